@@ -1,0 +1,177 @@
+package cache
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// keyVersion is part of every hash: changing the normalization below must
+// bump it, so old exact keys stop matching instead of matching wrongly.
+const keyVersion = "penny-cache-key-v1"
+
+// Normalize is the canonical form of a prompt (and of a system prompt) for
+// the exact key. It removes differences that cannot change the answer and
+// keeps everything that can:
+//
+//   - Unicode NFC, so "é" typed as one or two code points is one key;
+//   - line endings CRLF and CR become LF;
+//   - leading and trailing whitespace of the whole text is dropped;
+//   - trailing spaces and tabs of every line are dropped;
+//   - outside ``` fenced blocks, runs of spaces/tabs inside a line become one
+//     space (leading indentation is kept: it is structure in lists, YAML and
+//     Python), and three or more line breaks become two (one blank line).
+//   - inside fenced blocks only the line-ending and trailing-space rules
+//     apply: whitespace in code can be meaningful.
+//
+// Case is kept: "US" and "us", "Go" and "go", getUser and getuser differ in
+// meaning often enough that folding case would serve wrong answers; the
+// semantic layer is where near-identical wording is matched, under guards.
+func Normalize(s string) string {
+	s = norm.NFC.String(s)
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	lines := strings.Split(s, "\n")
+	var b strings.Builder
+	b.Grow(len(s))
+	inFence := false
+	blank := 0
+	for _, line := range lines {
+		line = strings.TrimRightFunc(line, isHSpace)
+		trimmed := strings.TrimLeftFunc(line, isHSpace)
+		if strings.HasPrefix(trimmed, "```") {
+			inFence = !inFence
+		} else if !inFence {
+			if trimmed == "" {
+				blank++
+				if blank > 1 {
+					continue
+				}
+			} else {
+				blank = 0
+				indent := line[:len(line)-len(trimmed)]
+				line = indent + collapseSpaces(trimmed)
+			}
+		}
+		if inFence {
+			blank = 0
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return strings.TrimFunc(b.String(), unicode.IsSpace)
+}
+
+func isHSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\u00a0' }
+
+func collapseSpaces(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	prev := false
+	for _, r := range s {
+		if isHSpace(r) {
+			if !prev {
+				b.WriteByte(' ')
+			}
+			prev = true
+			continue
+		}
+		prev = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// canonicalScope writes every Scope field, named and length-prefixed, so
+// that no two different scopes serialize alike ("a"+"bc" vs "ab"+"c").
+func canonicalScope(b *strings.Builder, s Scope) {
+	field := func(name, v string) {
+		b.WriteString(name)
+		b.WriteByte('=')
+		b.WriteString(strconv.Itoa(len(v)))
+		b.WriteByte(':')
+		b.WriteString(v)
+		b.WriteByte('\n')
+	}
+	field("model", s.Model)
+	field("system", Normalize(s.System))
+	// 'g' with -1 precision is the shortest exact representation, so 0.7
+	// and 0.70 agree and 0.7 and 0.70000001 do not.
+	field("temperature", strconv.FormatFloat(s.Temperature, 'g', -1, 64))
+	field("max_tokens", strconv.Itoa(s.MaxTokens))
+	field("tools", s.Tools)
+	field("format", s.Format)
+	field("tenant", s.Tenant)
+}
+
+func hash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+// ExactKey is the exact-match key of a request: a SHA-256 over the key
+// version, the normalized prompt and every Scope field.
+func ExactKey(r Request) string { return exactKey(Normalize(r.Prompt), r.Scope) }
+
+func exactKey(normPrompt string, s Scope) string {
+	var b strings.Builder
+	b.WriteString(keyVersion + "\n")
+	canonicalScope(&b, s)
+	b.WriteString("prompt=")
+	b.WriteString(normPrompt)
+	return hash(b.String())
+}
+
+// Fingerprint identifies a scope; semantic lookups only compare entries
+// with the same fingerprint.
+func Fingerprint(s Scope) string {
+	var b strings.Builder
+	b.WriteString(keyVersion + "/scope\n")
+	canonicalScope(&b, s)
+	return hash(b.String())
+}
+
+// DiffScope names the components in which have differs from want, e.g.
+// "model differs: gpt-4o vs gpt-4o-mini". Long values (system prompts,
+// tool definitions) are named, not printed. Empty when the scopes agree.
+func DiffScope(want, have Scope) string {
+	var d []string
+	short := func(name, a, b string) {
+		if a != b {
+			d = append(d, fmt.Sprintf("%s differs: %s vs %s", name, quoteShort(a), quoteShort(b)))
+		}
+	}
+	short("model", want.Model, have.Model)
+	if Normalize(want.System) != Normalize(have.System) {
+		d = append(d, "system prompt differs")
+	}
+	if want.Temperature != have.Temperature {
+		d = append(d, fmt.Sprintf("temperature differs: %g vs %g", want.Temperature, have.Temperature))
+	}
+	if want.MaxTokens != have.MaxTokens {
+		d = append(d, fmt.Sprintf("max_tokens differs: %d vs %d", want.MaxTokens, have.MaxTokens))
+	}
+	if want.Tools != have.Tools {
+		d = append(d, "tools differ")
+	}
+	short("format", want.Format, have.Format)
+	if want.Tenant != have.Tenant {
+		d = append(d, "tenant differs")
+	}
+	return strings.Join(d, "; ")
+}
+
+func quoteShort(s string) string {
+	if s == "" {
+		return `""`
+	}
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:39]) + "…"
+	}
+	return s
+}

@@ -1,0 +1,359 @@
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Lexicon is word knowledge the judge borrows from the embedder, when it has
+// any (the local GloVe embedder does; remote APIs do not).
+type Lexicon interface {
+	// Weight is how much a word carries, in (0,1]: near 0 for "the", 1 for
+	// rare words. SIF weights a/(a+p(w)) fit.
+	Weight(word string) float64
+	// WordSim is a word-to-word similarity in [-1,1], 1 for identical words,
+	// 0 when unknown.
+	WordSim(a, b string) float64
+}
+
+// FeatureNames lists, in order, the signals the calibrated score combines.
+func FeatureNames() []string {
+	return []string{"cosine", "char3", "word_overlap", "align", "max_gap", "len_ratio", "number_added", "entity_added", "entity_conflict"}
+}
+
+// Features are the similarity signals of one (query, cached) pair, each in
+// [0,1] (cosine in [-1,1]).
+type Features struct {
+	Cosine      float64 // cosine of the two embeddings
+	Char3       float64 // cosine of exact character-trigram counts
+	WordOverlap float64 // weighted Jaccard of the word sets
+	Align       float64 // weighted share of each text's words matched (softly) in the other
+	MaxGap      float64 // the weightiest word of either text with no counterpart: weight × (1 − best match)
+	LenRatio    float64 // shorter / longer, in words
+	NumberAdded float64 // 1 when only one text has numbers the other lacks
+	EntityAdded float64 // 1 when only one text names entities the other lacks
+	// EntityConflict is 1 when each text names entities the other lacks
+	// (when the entity guard did not already call it a substitution).
+	EntityConflict float64
+}
+
+// Vector returns the features in FeatureNames() order.
+func (f Features) Vector() []float64 {
+	return []float64{f.Cosine, f.Char3, f.WordOverlap, f.Align, f.MaxGap, f.LenRatio, f.NumberAdded, f.EntityAdded, f.EntityConflict}
+}
+
+// softMatch is how close a word must be (WordSim) to count as present in the
+// other text; below it, similarity is scaled down linearly to 0 so that
+// "berries"/"carrots" (related, not interchangeable) still leave a gap.
+const softMatch = 0.75
+
+func computeFeatures(q, c *analysis, qv, cv []float32, lex Lexicon) Features {
+	f := Features{Cosine: dot32(qv, cv)}
+	weight := func(w string) float64 {
+		if lex == nil {
+			return 1
+		}
+		return lex.Weight(w)
+	}
+	f.Char3 = char3Cosine(q.words, c.words, weight)
+	var inter, union float64
+	for w := range q.wordSet {
+		union += weight(w)
+		if c.wordSet[w] {
+			inter += weight(w)
+		}
+	}
+	for w := range c.wordSet {
+		if !q.wordSet[w] {
+			union += weight(w)
+		}
+	}
+	if union > 0 {
+		f.WordOverlap = inter / union
+	}
+	best := func(w string, o *analysis) float64 {
+		if o.wordSet[w] || o.stems[stem(w)] {
+			return 1
+		}
+		if lex == nil {
+			return 0
+		}
+		b := 0.0
+		for x := range o.wordSet {
+			if s := lex.WordSim(w, x); s > b {
+				b = s
+			}
+		}
+		if b >= softMatch {
+			return b
+		}
+		return b * b / softMatch * 0.5 // well below a match: counts little
+	}
+	side := func(a, o *analysis) (align, gap float64) {
+		// Compounds written apart on one side: "upper case" ~ "uppercase".
+		compound := map[string]bool{}
+		for i := 0; i+1 < len(a.words); i++ {
+			if o.wordSet[a.words[i]+a.words[i+1]] {
+				compound[a.words[i]], compound[a.words[i+1]] = true, true
+			}
+		}
+		var sum, tot float64
+		for w := range a.wordSet {
+			wt := weight(w)
+			b := 1.0
+			if !compound[w] && !o.joins[w] {
+				b = best(w, o)
+			}
+			sum += wt * b
+			tot += wt
+			if g := wt * (1 - b); g > gap {
+				gap = g
+			}
+		}
+		if tot > 0 {
+			align = sum / tot
+		}
+		return align, gap
+	}
+	a1, g1 := side(q, c)
+	a2, g2 := side(c, q)
+	f.Align = (a1 + a2) / 2
+	f.MaxGap = math.Max(g1, g2)
+	{
+		n, e, x := additions(q, c)
+		f.NumberAdded, f.EntityAdded, f.EntityConflict = b2f(n), b2f(e), b2f(x)
+	}
+	nq, nc := float64(len(q.words)), float64(len(c.words))
+	if nq > 0 && nc > 0 {
+		f.LenRatio = math.Min(nq, nc) / math.Max(nq, nc)
+	}
+	return f
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func dot32(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return 0
+	}
+	var s float64
+	for i := range a {
+		s += float64(a[i]) * float64(b[i])
+	}
+	return s
+}
+
+// char3Cosine compares character trigrams of "<word>" (the same units the
+// local embedder hashes), counted exactly and weighted by their word's
+// weight, so "how do I" versus "how can I" costs little and a changed
+// content word costs much.
+func char3Cosine(a, b []string, weight func(string) float64) float64 {
+	ca, cb := trigrams(a, weight), trigrams(b, weight)
+	var d, na, nb float64
+	for g, x := range ca {
+		na += x * x
+		d += x * cb[g]
+	}
+	for _, y := range cb {
+		nb += y * y
+	}
+	if na == 0 || nb == 0 {
+		return 0
+	}
+	return d / math.Sqrt(na*nb)
+}
+
+func trigrams(ws []string, weight func(string) float64) map[string]float64 {
+	m := map[string]float64{}
+	for _, w := range ws {
+		wt := weight(w)
+		r := []rune("<" + w + ">")
+		for i := 0; i+3 <= len(r); i++ {
+			m[string(r[i:i+3])] += wt
+		}
+	}
+	return m
+}
+
+// ScoreModel is a logistic model over Features: Score = σ(Bias + Σ wᵢxᵢ).
+// Its coefficients are fitted (see FitScoreModel and the fitting program
+// named in Command), never hand-set.
+type ScoreModel struct {
+	Embedder string    `json:"embedder"` // embedder ID the cosine feature was fitted with
+	Bias     float64   `json:"bias"`
+	Weights  []float64 `json:"weights"` // in FeatureNames() order
+	Fitted   string    `json:"fitted"`  // data it was fitted on
+	Command  string    `json:"command"` // command that reproduces it
+}
+
+// Validate checks the model has one weight per feature and finite values.
+func (m ScoreModel) Validate() error {
+	if len(m.Weights) != len(FeatureNames()) {
+		return fmt.Errorf("score model: %d weights for %d features", len(m.Weights), len(FeatureNames()))
+	}
+	for i, w := range append([]float64{m.Bias}, m.Weights...) {
+		if math.IsNaN(w) || math.IsInf(w, 0) {
+			return fmt.Errorf("score model: coefficient %d is %v", i, w)
+		}
+	}
+	return nil
+}
+
+// Probability is the calibrated match probability for f.
+func (m ScoreModel) Probability(f Features) float64 {
+	z := m.Bias
+	for i, x := range f.Vector() {
+		z += m.Weights[i] * x
+	}
+	return 1 / (1 + math.Exp(-z))
+}
+
+// FitScoreModel fits logistic regression by Newton's method with an L2
+// penalty l2 on the weights (not the bias). Deterministic: the same data
+// gives the same coefficients.
+func FitScoreModel(x [][]float64, y []int, l2 float64) (bias float64, weights []float64, err error) {
+	if len(x) == 0 || len(x) != len(y) {
+		return 0, nil, errors.New("fit: need as many labels as rows, and at least one")
+	}
+	k := len(x[0]) + 1
+	beta := make([]float64, k)
+	for it := 0; it < 50; it++ {
+		grad := make([]float64, k)
+		hess := make([]float64, k*k)
+		row := make([]float64, k)
+		for i, xi := range x {
+			if len(xi) != k-1 {
+				return 0, nil, fmt.Errorf("fit: row %d has %d features, want %d", i, len(xi), k-1)
+			}
+			row[0] = 1
+			copy(row[1:], xi)
+			z := 0.0
+			for j := range row {
+				z += beta[j] * row[j]
+			}
+			p := 1 / (1 + math.Exp(-z))
+			r := p * (1 - p)
+			for j := range row {
+				grad[j] += (p - float64(y[i])) * row[j]
+				for l := range row {
+					hess[j*k+l] += r * row[j] * row[l]
+				}
+			}
+		}
+		for j := 1; j < k; j++ {
+			grad[j] += l2 * beta[j]
+			hess[j*k+j] += l2
+		}
+		step, err := solve(hess, grad, k)
+		if err != nil {
+			return 0, nil, fmt.Errorf("fit: %w", err)
+		}
+		var size float64
+		for j := range beta {
+			beta[j] -= step[j]
+			size += step[j] * step[j]
+		}
+		if size < 1e-18 {
+			break
+		}
+	}
+	return beta[0], beta[1:], nil
+}
+
+// FeatureSigns is the direction each feature may push the score: +1 may
+// only raise it, -1 only lower it. FitSigned enforces them, so that a
+// feature correlated with another cannot end up rewarding a gap between
+// texts just because it explains residual noise on the fitting data.
+func FeatureSigns() []int { return []int{+1, +1, +1, +1, -1, +1, -1, -1, -1} }
+
+// FitSigned fits like FitScoreModel, then drops (fixes at 0) any feature
+// whose weight has the wrong sign and refits, until all signs agree.
+func FitSigned(x [][]float64, y []int, l2 float64, signs []int) (bias float64, weights []float64, err error) {
+	if len(x) == 0 {
+		return 0, nil, errors.New("fit: no rows")
+	}
+	k := len(x[0])
+	if len(signs) != k {
+		return 0, nil, fmt.Errorf("fit: %d signs for %d features", len(signs), k)
+	}
+	active := make([]bool, k)
+	for i := range active {
+		active[i] = true
+	}
+	for {
+		var cols []int
+		for i, a := range active {
+			if a {
+				cols = append(cols, i)
+			}
+		}
+		sub := make([][]float64, len(x))
+		for r, row := range x {
+			sub[r] = make([]float64, len(cols))
+			for j, c := range cols {
+				sub[r][j] = row[c]
+			}
+		}
+		b, w, err := FitScoreModel(sub, y, l2)
+		if err != nil {
+			return 0, nil, err
+		}
+		weights = make([]float64, k)
+		worst, worstCol := 0.0, -1
+		for j, c := range cols {
+			weights[c] = w[j]
+			if v := w[j] * float64(signs[c]); v < worst {
+				worst, worstCol = v, c
+			}
+		}
+		if worstCol < 0 {
+			return b, weights, nil
+		}
+		active[worstCol] = false
+	}
+}
+
+// solve solves A·x = b by Gaussian elimination with partial pivoting.
+func solve(a, b []float64, n int) ([]float64, error) {
+	m := make([]float64, len(a))
+	copy(m, a)
+	x := make([]float64, n)
+	copy(x, b)
+	for col := 0; col < n; col++ {
+		piv := col
+		for r := col + 1; r < n; r++ {
+			if math.Abs(m[r*n+col]) > math.Abs(m[piv*n+col]) {
+				piv = r
+			}
+		}
+		if math.Abs(m[piv*n+col]) < 1e-12 {
+			return nil, errors.New("singular system (a feature is constant or duplicated)")
+		}
+		if piv != col {
+			for c := 0; c < n; c++ {
+				m[col*n+c], m[piv*n+c] = m[piv*n+c], m[col*n+c]
+			}
+			x[col], x[piv] = x[piv], x[col]
+		}
+		for r := col + 1; r < n; r++ {
+			f := m[r*n+col] / m[col*n+col]
+			for c := col; c < n; c++ {
+				m[r*n+c] -= f * m[col*n+c]
+			}
+			x[r] -= f * x[col]
+		}
+	}
+	for r := n - 1; r >= 0; r-- {
+		for c := r + 1; c < n; c++ {
+			x[r] -= m[r*n+c] * x[c]
+		}
+		x[r] /= m[r*n+r]
+	}
+	return x, nil
+}

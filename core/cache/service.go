@@ -1,0 +1,762 @@
+package cache
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/pennyllm/penny/core/embed"
+	"github.com/pennyllm/penny/core/vindex"
+)
+
+// Errors callers branch on.
+var (
+	// ErrNotCached: Put refused the request (cache disabled or request
+	// ineligible); the wrapped text says why. Callers usually ignore it.
+	ErrNotCached = errors.New("not cached")
+	// ErrNotStarted: a write was attempted before Start or Load.
+	ErrNotStarted = errors.New("cache not started (call Start or Load)")
+)
+
+// candidatesPerLookup is how many index neighbours are judged per lookup:
+// more than TopK, because the nearest by cosine is not always the best by
+// the Judge's calibrated score, and expired or guarded ones are skipped.
+const candidatesPerLookup = 8
+
+// maxSamePromptScopes bounds how many other scopes are checked for the
+// same prompt (one hash each).
+const maxSamePromptScopes = 64
+
+// maxCrossScopes bounds how many other scopes a miss looks into to explain
+// "this would have hit under another model/system prompt".
+const maxCrossScopes = 8
+
+// loadBatch is how many rows the store reader hands over at a time.
+const loadBatch = 512
+
+// buildBatch is how many graph insertions the background builder does per
+// write-lock hold (~140 µs each at 100-d): short enough that a lookup
+// waiting behind it stays in the low milliseconds.
+const buildBatch = 16
+
+// Cache is penny's exact + semantic response cache. All methods are safe for
+// concurrent use. Lookup never changes state; Serve/RecordHit, Put, Pin,
+// Evict, InvalidateAll and Reembed do, and write through to the Store
+// before changing memory, so a failed write leaves memory as it was.
+type Cache struct {
+	cfg   Config
+	store Store
+	emb   embed.Embedder
+	judge Judge
+	now   func() time.Time
+
+	mu       sync.RWMutex
+	started  bool
+	loaded   bool
+	loadErr  error
+	loadDone chan struct{}
+	entries  map[int64]*entry
+	byKey    map[string]int64
+	scopes   map[string]*scopeState
+	fps      map[Scope]string // Fingerprint memo: loading 100k entries of a few scopes hashes each scope once
+	lru      *list.List       // unpinned entries by last use, front = most recent
+	byAge    *list.List       // unpinned entries by creation, front = oldest
+
+	building bool
+	wg       sync.WaitGroup
+	stop     chan struct{}
+	stopOnce sync.Once
+}
+
+type entry struct {
+	id       int64
+	key, fp  string
+	scope    Scope
+	prompt   string
+	embedder string // "" or another embedder's ID: not in the index (stale)
+	created  time.Time
+	lastUsed time.Time
+	hits     int64
+	pinned   bool
+	meta     Meta
+	lruElem  *list.Element
+	ageElem  *list.Element
+}
+
+type scopeState struct {
+	scope Scope
+	index *vindex.Index // vectors of the current embedder
+	n     int           // entries in this scope
+	stale int           // entries without a current-embedder vector
+}
+
+// New makes a cache. Call Start (background) or Load (blocking) before
+// use: until the store is loaded, exact lookups ask the store directly and
+// semantic lookups miss with ReasonLoading. clock is injected so tests and
+// replays control time; nil means time.Now.
+func New(cfg Config, store Store, emb embed.Embedder, judge Judge, clock func() time.Time) (*Cache, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("cache config: %w", err)
+	}
+	if store == nil || emb == nil || judge == nil {
+		return nil, errors.New("cache.New: store, embedder and judge are required")
+	}
+	if emb.Dim() < 1 {
+		return nil, fmt.Errorf("cache.New: embedder %s reports dimension %d", emb.ID(), emb.Dim())
+	}
+	if clock == nil {
+		clock = time.Now
+	}
+	c := &Cache{
+		cfg: cfg, store: store, emb: emb, judge: judge, now: clock,
+		loadDone: make(chan struct{}),
+		stop:     make(chan struct{}),
+	}
+	c.reset()
+	return c, nil
+}
+
+func (c *Cache) reset() {
+	c.entries = make(map[int64]*entry)
+	c.byKey = make(map[string]int64)
+	c.scopes = make(map[string]*scopeState)
+	c.fps = make(map[Scope]string)
+	c.lru = list.New()
+	c.byAge = list.New()
+}
+
+// Config is the configuration the cache runs with.
+func (c *Cache) Config() Config { return c.cfg }
+
+// Start loads the entries in the background and returns at once. Exact
+// lookups work meanwhile; Ready reports when semantic ones do.
+func (c *Cache) Start(ctx context.Context) {
+	c.mu.Lock()
+	if c.started {
+		c.mu.Unlock()
+		return
+	}
+	c.started = true
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		_ = c.load(ctx)
+	}()
+}
+
+// Load loads the entries and returns when they are in memory (the HNSW
+// graphs may still be building; lookups scan exactly meanwhile).
+func (c *Cache) Load(ctx context.Context) error {
+	c.mu.Lock()
+	if c.started {
+		c.mu.Unlock()
+		return c.WaitLoaded(ctx)
+	}
+	c.started = true
+	c.mu.Unlock()
+	return c.load(ctx)
+}
+
+// WaitLoaded blocks until the entries are loaded and returns the load error.
+func (c *Cache) WaitLoaded(ctx context.Context) error {
+	c.mu.RLock()
+	started := c.started
+	c.mu.RUnlock()
+	if !started {
+		return ErrNotStarted
+	}
+	select {
+	case <-c.loadDone:
+		c.mu.RLock()
+		defer c.mu.RUnlock()
+		return c.loadErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Ready reports whether semantic lookups work (entries loaded).
+func (c *Cache) Ready() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.loaded
+}
+
+// Close stops the background index builder. The cache must not be used
+// afterwards.
+func (c *Cache) Close() error {
+	c.stopOnce.Do(func() { close(c.stop) })
+	c.wg.Wait()
+	return nil
+}
+
+// load reads every entry into a fresh state off-lock, then swaps it in.
+// Reading rows and indexing them run on two goroutines (rows are handed
+// over in batches), which halves start-up on a 2-core machine.
+func (c *Cache) load(ctx context.Context) error {
+	fresh := &Cache{cfg: c.cfg, emb: c.emb, now: c.now}
+	fresh.reset()
+	var loaded []*entry
+	batches := make(chan []Entry, 4)
+	var err error
+	go func() {
+		defer close(batches)
+		batch := make([]Entry, 0, loadBatch)
+		err = c.store.Load(ctx, func(e Entry) error {
+			batch = append(batch, e)
+			if len(batch) == loadBatch {
+				batches <- batch
+				batch = make([]Entry, 0, loadBatch)
+			}
+			return nil
+		})
+		if len(batch) > 0 {
+			batches <- batch
+		}
+	}()
+	for batch := range batches {
+		for _, e := range batch {
+			loaded = append(loaded, fresh.add(e))
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	defer close(c.loadDone)
+	if err != nil {
+		c.loadErr = fmt.Errorf("load cache entries: %w", err)
+		return c.loadErr
+	}
+	// Rebuild the recency lists in order (Load's order is arbitrary).
+	sort.Slice(loaded, func(i, j int) bool { return loaded[i].lastUsed.Before(loaded[j].lastUsed) })
+	for _, e := range loaded {
+		if e.lruElem != nil {
+			fresh.lru.MoveToFront(e.lruElem)
+		}
+	}
+	sort.Slice(loaded, func(i, j int) bool { return loaded[i].created.Before(loaded[j].created) })
+	for _, e := range loaded {
+		if e.ageElem != nil {
+			fresh.byAge.MoveToBack(e.ageElem)
+		}
+	}
+	c.entries, c.byKey, c.scopes = fresh.entries, fresh.byKey, fresh.scopes
+	c.lru, c.byAge = fresh.lru, fresh.byAge
+	c.loaded = true
+	c.kickBuilderLocked()
+	return nil
+}
+
+// add puts a stored entry into memory (caller holds the write lock or owns
+// c exclusively). Vectors of another embedder are dropped: they are never
+// compared, and the entry serves exact hits only until Reembed.
+func (c *Cache) add(se Entry) *entry {
+	e := &entry{
+		id: se.ID, key: se.Key, fp: c.fingerprint(se.Scope),
+		scope: se.Scope, prompt: se.Prompt, created: se.CreatedAt, lastUsed: se.LastUsed,
+		hits: se.Hits, pinned: se.Pinned, meta: se.Meta,
+	}
+	if e.lastUsed.IsZero() {
+		e.lastUsed = e.created
+	}
+	sc := c.scopes[e.fp]
+	if sc == nil {
+		sc = &scopeState{scope: se.Scope, index: vindex.New(c.emb.Dim(), vindex.Options{SwitchOver: c.cfg.IndexSwitchOver})}
+		c.scopes[e.fp] = sc
+	}
+	sc.n++
+	if se.Embedder == c.emb.ID() && len(se.Vector) == c.emb.Dim() && sc.index.Add(e.id, se.Vector) == nil {
+		e.embedder = se.Embedder
+	} else {
+		e.embedder = se.Embedder
+		sc.stale++
+	}
+	c.entries[e.id] = e
+	c.byKey[e.key] = e.id
+	if !e.pinned {
+		e.lruElem = c.lru.PushFront(e)
+		e.ageElem = c.byAge.PushBack(e)
+	}
+	return e
+}
+
+// remove drops an entry from memory (caller holds the write lock).
+func (c *Cache) remove(id int64) {
+	e := c.entries[id]
+	if e == nil {
+		return
+	}
+	delete(c.entries, id)
+	if c.byKey[e.key] == id {
+		delete(c.byKey, e.key)
+	}
+	if e.lruElem != nil {
+		c.lru.Remove(e.lruElem)
+	}
+	if e.ageElem != nil {
+		c.byAge.Remove(e.ageElem)
+	}
+	sc := c.scopes[e.fp]
+	if sc == nil {
+		return
+	}
+	sc.n--
+	if !sc.index.Remove(id) {
+		sc.stale--
+	}
+	if sc.n == 0 {
+		delete(c.scopes, e.fp)
+		return
+	}
+	if sc.index.CompactDue() {
+		sc.index.Compact()
+	}
+}
+
+func (c *Cache) fingerprint(s Scope) string {
+	fp, ok := c.fps[s]
+	if !ok {
+		fp = Fingerprint(s)
+		if len(c.fps) > 4096 { // bound the memo; scopes are few in practice
+			clear(c.fps)
+		}
+		c.fps[s] = fp
+	}
+	return fp
+}
+
+func (c *Cache) current(e *entry) bool { return e.embedder == c.emb.ID() }
+
+// expired reports whether e may no longer be served at now. Pinned entries
+// and a zero TTL never expire.
+func (c *Cache) expired(e *entry, now time.Time) bool {
+	return !e.pinned && c.cfg.TTL > 0 && !now.Before(e.created.Add(time.Duration(c.cfg.TTL)))
+}
+
+// ttlLeft is the time e may still be served; negative when it never expires.
+func (c *Cache) ttlLeft(e *entry, now time.Time) time.Duration {
+	if e.pinned || c.cfg.TTL == 0 {
+		return -1
+	}
+	return max(0, e.created.Add(time.Duration(c.cfg.TTL)).Sub(now))
+}
+
+// kickBuilderLocked starts the background graph builder if an index lags
+// (caller holds the write lock).
+func (c *Cache) kickBuilderLocked() {
+	if c.building {
+		return
+	}
+	for _, sc := range c.scopes {
+		if sc.index.NeedsBuild() {
+			c.building = true
+			c.wg.Add(1)
+			go c.buildLoop()
+			return
+		}
+	}
+}
+
+// buildLoop inserts pending vectors into HNSW graphs a few at a time, each
+// batch under the write lock, until every index has caught up.
+func (c *Cache) buildLoop() {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-c.stop:
+			c.mu.Lock()
+			c.building = false
+			c.mu.Unlock()
+			return
+		default:
+		}
+		c.mu.Lock()
+		var pending *scopeState
+		for _, sc := range c.scopes {
+			if sc.index.NeedsBuild() {
+				pending = sc
+				break
+			}
+		}
+		if pending == nil {
+			c.building = false
+			c.mu.Unlock()
+			return
+		}
+		pending.index.BuildStep(buildBatch)
+		c.mu.Unlock()
+	}
+}
+
+// eligible explains why a request may not use the cache ("" when it may).
+func (c *Cache) eligible(r Request) string {
+	switch {
+	case !utf8.ValidString(r.Prompt) || containsNUL(r.Prompt):
+		return "prompt is not text"
+	case len(r.Prompt) > c.cfg.MaxPromptBytes:
+		return fmt.Sprintf("prompt is %d bytes, over max_prompt_bytes %d", len(r.Prompt), c.cfg.MaxPromptBytes)
+	case r.Scope.Temperature != 0 && !c.cfg.AllowNonzeroTemperature:
+		return fmt.Sprintf("temperature %g: sampled answers are not reused (set allow_nonzero_temperature)", r.Scope.Temperature)
+	case Normalize(r.Prompt) == "":
+		return "prompt is empty"
+	}
+	return ""
+}
+
+func containsNUL(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Cache) bypass(r Request) (Result, bool) {
+	res := Result{Scale: c.judge.Scale(), Threshold: c.cfg.ThresholdFor(r.Scope), Neighbors: []Neighbor{}}
+	if !c.cfg.Enabled {
+		res.Outcome, res.Reason, res.Detail = Bypass, ReasonDisabled, "cache disabled in config (cache.enabled)"
+		return res, true
+	}
+	if why := c.eligible(r); why != "" {
+		res.Outcome, res.Reason, res.Detail = Bypass, ReasonIneligible, why
+		return res, true
+	}
+	return res, false
+}
+
+// Lookup answers whether req can be served from the cache and explains the
+// answer. It changes nothing (no hit count, no recency): the planner calls
+// it on every keystroke. On a hit Response holds the cached text.
+func (c *Cache) Lookup(ctx context.Context, req Request) (Result, error) {
+	res, done := c.bypass(req)
+	if done {
+		return res, nil
+	}
+	key := ExactKey(req)
+	now := c.now()
+
+	c.mu.RLock()
+	if !c.loaded {
+		c.mu.RUnlock()
+		return c.lookupLoading(ctx, req, key, res, now)
+	}
+	var expiredExact string
+	if id, ok := c.byKey[key]; ok {
+		e := c.entries[id]
+		if !c.expired(e, now) {
+			res.Outcome, res.Similarity, res.EntryID = ExactHit, 1, e.id
+			res.TTLLeft = c.ttlLeft(e, now)
+			res.Detail = "same prompt and scope"
+			c.mu.RUnlock()
+			return c.withResponse(ctx, res)
+		}
+		expiredExact = fmt.Sprintf("the same prompt was cached %s ago and expired %s ago (ttl %s)",
+			roundDur(now.Sub(e.created)), roundDur(now.Sub(e.created.Add(time.Duration(c.cfg.TTL)))), time.Duration(c.cfg.TTL))
+	}
+	c.mu.RUnlock()
+
+	vecs, err := c.emb.Embed(ctx, []string{req.Prompt})
+	if err != nil {
+		return Result{}, fmt.Errorf("cache lookup: embed prompt with %s: %w", c.emb.ID(), err)
+	}
+	if len(vecs) != 1 || len(vecs[0]) != c.emb.Dim() {
+		return Result{}, fmt.Errorf("cache lookup: embedder %s returned %d vectors (dim %d), want 1 of dim %d",
+			c.emb.ID(), len(vecs), dimOf(vecs), c.emb.Dim())
+	}
+	q := Text{Prompt: req.Prompt, Vector: vecs[0]}
+
+	c.mu.RLock()
+	res = c.semantic(req, q, res, now, expiredExact)
+	c.mu.RUnlock()
+	if res.Outcome == SemanticHit {
+		return c.withResponse(ctx, res)
+	}
+	return res, nil
+}
+
+func dimOf(v [][]float32) int {
+	if len(v) == 0 {
+		return 0
+	}
+	return len(v[0])
+}
+
+func (c *Cache) withResponse(ctx context.Context, res Result) (Result, error) {
+	resp, err := c.store.Response(ctx, res.EntryID)
+	if err != nil {
+		return Result{}, fmt.Errorf("cache lookup: read response of entry %d: %w", res.EntryID, err)
+	}
+	res.Response = resp
+	return res, nil
+}
+
+// lookupLoading answers before the entries are in memory: the exact key is
+// read from the store, anything else waits for the load.
+func (c *Cache) lookupLoading(ctx context.Context, req Request, key string, res Result, now time.Time) (Result, error) {
+	res.Index = "loading"
+	se, resp, ok, err := c.store.Get(ctx, key)
+	if err != nil {
+		return Result{}, fmt.Errorf("cache lookup: %w", err)
+	}
+	if ok {
+		e := &entry{created: se.CreatedAt, pinned: se.Pinned}
+		if !c.expired(e, now) {
+			res.Outcome, res.Similarity, res.EntryID, res.Response = ExactHit, 1, se.ID, resp
+			res.TTLLeft = c.ttlLeft(e, now)
+			res.Detail = "same prompt and scope"
+			return res, nil
+		}
+		res.Outcome, res.Reason = Miss, ReasonExpired
+		res.Detail = fmt.Sprintf("the same prompt was cached %s ago and has expired (ttl %s)", roundDur(now.Sub(se.CreatedAt)), time.Duration(c.cfg.TTL))
+		return res, nil
+	}
+	res.Outcome, res.Reason = Miss, ReasonLoading
+	res.Detail = "no exact match; semantic lookup starts once the cache has loaded"
+	return res, nil
+}
+
+// scored is a judged candidate.
+type scored struct {
+	e       *entry
+	j       Judgement
+	expired bool
+	cross   bool // from another scope
+}
+
+// semantic runs the semantic lookup under the read lock.
+func (c *Cache) semantic(req Request, q Text, res Result, now time.Time, expiredExact string) Result {
+	res.Embedder = c.emb.ID()
+	fp := Fingerprint(req.Scope)
+	sc := c.scopes[fp]
+	var in []scored
+	if sc != nil {
+		res.Index = sc.index.Mode()
+		in = c.judgeScope(sc, q, candidatesPerLookup, now)
+	} else {
+		res.Index = "empty"
+	}
+	thr := res.Threshold
+
+	// The served entry: the best Judge score among servable candidates.
+	var hit *scored
+	for i := range in {
+		s := &in[i]
+		if s.expired || s.j.Guard != "" || s.j.Score < thr {
+			continue
+		}
+		if hit == nil || s.j.Score > hit.j.Score {
+			hit = s
+		}
+	}
+	sort.SliceStable(in, func(i, j int) bool { return in[i].j.Score > in[j].j.Score })
+	if hit != nil {
+		res.Outcome, res.EntryID, res.Similarity = SemanticHit, hit.e.id, hit.j.Score
+		res.TTLLeft = c.ttlLeft(hit.e, now)
+		res.Detail = fmt.Sprintf("similar prompt (%.3f %s ≥ threshold %.3f)", hit.j.Score, res.Scale, thr)
+		res.Neighbors = c.neighbors(req, in, hit, thr, now, res.Scale)
+		return res
+	}
+
+	// A miss: look for what would have hit under another scope, to explain.
+	cross := c.crossScope(req, q, fp, now, thr)
+	all := append(append([]scored(nil), in...), cross...)
+	sort.SliceStable(all, func(i, j int) bool { return all[i].j.Score > all[j].j.Score })
+	res.Outcome = Miss
+	res.Neighbors = c.neighbors(req, all, nil, thr, now, res.Scale)
+	if len(in) > 0 {
+		res.Similarity = in[0].j.Score
+	}
+	switch {
+	case expiredExact != "":
+		res.Reason, res.Detail = ReasonExpired, expiredExact
+	case len(cross) > 0 && (len(in) == 0 || cross[0].j.Score > in[0].j.Score):
+		res.Reason = ReasonScopeMismatch
+		res.Detail = fmt.Sprintf("a matching entry (%.3f %s) exists for another scope: %s", cross[0].j.Score, res.Scale, DiffScope(req.Scope, cross[0].e.scope))
+	case len(in) > 0:
+		best := in[0]
+		res.Reason, res.Detail = c.reasonFor(req, best, thr, now, res.Scale)
+		if res.Reason == ReasonBelowThreshold {
+			res.Detail = fmt.Sprintf("best similarity %.3f (%s) is below the threshold %.3f by %.3f",
+				best.j.Score, res.Scale, thr, thr-best.j.Score)
+		}
+	case sc != nil && sc.stale > 0:
+		res.Reason = ReasonEmbedderChanged
+		res.Detail = fmt.Sprintf("%d entries for this scope were embedded by another embedder (now %s, dim %d); run `penny cache reembed`",
+			sc.stale, c.emb.ID(), c.emb.Dim())
+	case len(c.entries) == 0:
+		res.Reason, res.Detail = ReasonEmpty, "the cache is empty"
+	default:
+		res.Reason, res.Detail = ReasonEmpty, "no entries for this scope (model, system prompt, parameters, tenant)"
+		if d := c.nearestScopeDiff(req); d != "" {
+			res.Detail += "; nearest scope: " + d
+		}
+	}
+	return res
+}
+
+// judgeScope returns up to k judged candidates from one scope.
+func (c *Cache) judgeScope(sc *scopeState, q Text, k int, now time.Time) []scored {
+	hits, err := sc.index.Search(q.Vector, k, 0)
+	if err != nil {
+		return nil // dimension mismatch cannot happen: New checked Dim and Lookup the vector
+	}
+	out := make([]scored, 0, len(hits))
+	for _, h := range hits {
+		e := c.entries[h.ID]
+		v, ok := sc.index.Vector(h.ID)
+		if e == nil || !ok {
+			continue
+		}
+		out = append(out, scored{e: e, j: c.judge.Judge(q, Text{Prompt: e.prompt, Vector: v}), expired: c.expired(e, now)})
+	}
+	return out
+}
+
+// crossScope finds entries of other scopes (same tenant only: another
+// tenant's prompts are never shown) that would have been served. The same
+// normalized prompt is checked first, then the nearest entry of each of the
+// largest other scopes.
+func (c *Cache) crossScope(req Request, q Text, fp string, now time.Time, thr float64) []scored {
+	var out []scored
+	seen := map[int64]bool{}
+	consider := func(s scored) {
+		if seen[s.e.id] || s.expired || s.j.Guard != "" || s.j.Score < thr {
+			return
+		}
+		seen[s.e.id] = true
+		s.cross = true
+		out = append(out, s)
+	}
+	norm := Normalize(req.Prompt)
+	n := 0
+	for ofp, sc := range c.scopes {
+		if ofp == fp || sc.scope.Tenant != req.Scope.Tenant {
+			continue
+		}
+		if n++; n > maxSamePromptScopes {
+			break
+		}
+		id, ok := c.byKey[exactKey(norm, sc.scope)]
+		if !ok {
+			continue
+		}
+		e := c.entries[id]
+		j := Judgement{Score: 1, Cosine: 1}
+		if v, ok := c.scopes[e.fp].index.Vector(id); ok {
+			j = c.judge.Judge(q, Text{Prompt: e.prompt, Vector: v})
+		}
+		consider(scored{e: e, j: j, expired: c.expired(e, now)})
+	}
+	others := make([]*scopeState, 0, len(c.scopes))
+	for ofp, sc := range c.scopes {
+		if ofp != fp && sc.scope.Tenant == req.Scope.Tenant && sc.index.Len() > 0 {
+			others = append(others, sc)
+		}
+	}
+	sort.Slice(others, func(i, j int) bool { return others[i].index.Len() > others[j].index.Len() })
+	if len(others) > maxCrossScopes {
+		others = others[:maxCrossScopes]
+	}
+	for _, sc := range others {
+		for _, s := range c.judgeScope(sc, q, 1, now) {
+			consider(s)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].j.Score > out[j].j.Score })
+	return out
+}
+
+// nearestScopeDiff names how the request's scope differs from the closest
+// scope of the same tenant (fewest differing components).
+func (c *Cache) nearestScopeDiff(req Request) string {
+	best := ""
+	bestN := 1 << 30
+	for _, sc := range c.scopes {
+		if sc.scope.Tenant != req.Scope.Tenant {
+			continue
+		}
+		d := DiffScope(req.Scope, sc.scope)
+		n := 1
+		for _, r := range d {
+			if r == ';' {
+				n++
+			}
+		}
+		if d != "" && (n < bestN || (n == bestN && d < best)) {
+			best, bestN = d, n
+		}
+	}
+	return best
+}
+
+// reasonFor is a candidate's own reason and detail; "" when it would be
+// served at thr.
+func (c *Cache) reasonFor(req Request, s scored, thr float64, now time.Time, scale string) (Reason, string) {
+	switch {
+	case s.cross:
+		return ReasonScopeMismatch, DiffScope(req.Scope, s.e.scope)
+	case s.expired:
+		return ReasonExpired, fmt.Sprintf("expired %s ago", roundDur(now.Sub(s.e.created.Add(time.Duration(c.cfg.TTL)))))
+	case s.j.Guard != "":
+		d := "guard " + s.j.Guard
+		if s.j.Detail != "" {
+			d += ": " + s.j.Detail
+		}
+		return ReasonGuardRejected, d
+	case s.j.Score < thr:
+		return ReasonBelowThreshold, fmt.Sprintf("%.3f < %.3f (gap %.3f, %s)", s.j.Score, thr, thr-s.j.Score, scale)
+	}
+	return "", ""
+}
+
+// neighbors are the TopK candidates, best first, each with its own reason.
+// On a hit the served entry is always among them.
+func (c *Cache) neighbors(req Request, all []scored, hit *scored, thr float64, now time.Time, scale string) []Neighbor {
+	out := make([]Neighbor, 0, c.cfg.TopK)
+	for _, s := range all {
+		if len(out) >= c.cfg.TopK {
+			break
+		}
+		out = append(out, c.neighbor(req, s, hit, thr, now, scale))
+	}
+	if hit != nil {
+		for _, n := range out {
+			if n.ID == hit.e.id {
+				return out
+			}
+		}
+		out[len(out)-1] = c.neighbor(req, *hit, hit, thr, now, scale)
+	}
+	return out
+}
+
+func (c *Cache) neighbor(req Request, s scored, hit *scored, thr float64, now time.Time, scale string) Neighbor {
+	n := Neighbor{ID: s.e.id, Prompt: s.e.prompt, Similarity: s.j.Score}
+	if hit != nil && s.e == hit.e {
+		n.Detail = "served"
+		return n
+	}
+	n.Reason, n.Detail = c.reasonFor(req, s, thr, now, scale)
+	if n.Reason == "" {
+		// It would pass on its own; no miss reason applies.
+		n.Detail = "would also hit; a higher-scoring entry was served"
+	}
+	return n
+}
+
+func roundDur(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Hour:
+		return d.Round(time.Minute)
+	case d >= time.Minute:
+		return d.Round(time.Second)
+	default:
+		return d.Round(time.Millisecond)
+	}
+}

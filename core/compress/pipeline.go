@@ -1,0 +1,485 @@
+package compress
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/pennyllm/penny/core/money"
+	"github.com/pennyllm/penny/core/tokens"
+)
+
+// Summarizer condenses text with a (cheap) model. The provider layer
+// implements it; core never calls a network itself. costNanos is what the
+// call cost, so that compression is not projected as free.
+type Summarizer interface {
+	Summarize(ctx context.Context, text string) (summary string, costNanos money.Nanos, err error)
+}
+
+// Compressor runs the configured passes. It is safe for concurrent use; its
+// only state is a bounded memo of token counts per text piece, which makes
+// re-planning an edited prompt (every keystroke) cheap.
+type Compressor struct {
+	cfg        Config
+	passes     []pass
+	summarizer Summarizer
+
+	mu   sync.Mutex
+	memo map[memoKey]int
+	// summaries caches the summarizer's answers by input text: planning
+	// runs on every keystroke, and a model call per keystroke would cost
+	// more than the compression saves.
+	summaries map[string]summary
+}
+
+type summary struct {
+	text string
+	cost money.Nanos
+}
+
+// summaryLimit bounds the summary cache (dropped wholesale when full).
+const summaryLimit = 64
+
+func (c *Compressor) cachedSummary(ctx context.Context, text string) (string, money.Nanos, bool, error) {
+	c.mu.Lock()
+	s, ok := c.summaries[text]
+	c.mu.Unlock()
+	if ok {
+		return s.text, s.cost, true, nil
+	}
+	out, cost, err := c.summarizer.Summarize(ctx, text)
+	if err != nil {
+		return "", 0, false, err
+	}
+	c.mu.Lock()
+	if len(c.summaries) >= summaryLimit {
+		c.summaries = map[string]summary{}
+	}
+	c.summaries[text] = summary{out, cost}
+	c.mu.Unlock()
+	return out, cost, false, nil
+}
+
+type memoKey struct {
+	tokenizer string
+	piece     string
+}
+
+// memoLimit bounds the cross-call memo; it is dropped wholesale when full,
+// which is cheaper than an LRU and only costs one cold count.
+const memoLimit = 1 << 16
+
+// New builds a Compressor from a validated config. summarizer may be nil
+// unless cfg.Summarize is on.
+func New(cfg Config, summarizer Summarizer) (*Compressor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Summarize && summarizer == nil {
+		return nil, fmt.Errorf("%w: summarize = true needs a summarizer (a cheap model in [providers])", ErrConfig)
+	}
+	c := &Compressor{cfg: cfg, summarizer: summarizer, memo: map[memoKey]int{}, summaries: map[string]summary{}}
+	// The order matters: cheap structural passes first so that dedupe
+	// compares normalised text, lossy passes last so that they see what
+	// the lossless ones could not remove.
+	if cfg.Whitespace {
+		c.passes = append(c.passes, pass{name: "whitespace", settles: true, whitespaceOnly: true, run: whitespacePass})
+	}
+	if cfg.JSON {
+		c.passes = append(c.passes, pass{name: "json_minify", whitespaceOnly: true, run: jsonPass})
+	}
+	if cfg.JSONTable {
+		c.passes = append(c.passes, pass{name: "json_table", run: tablePass})
+	}
+	if cfg.Dedupe {
+		th := cfg.NearDupThreshold
+		c.passes = append(c.passes, pass{name: "dedupe", run: func(_ context.Context, d *doc, _ *state) ([]edit, error) {
+			return dedupePass(d, th), nil
+		}})
+	}
+	if cfg.Filler {
+		c.passes = append(c.passes, pass{name: "filler", lossy: true, run: fillerPass})
+	}
+	if cfg.Stopwords {
+		c.passes = append(c.passes, pass{name: "stopwords", lossy: true, run: stopwordPass})
+	}
+	if cfg.Summarize {
+		c.passes = append(c.passes, pass{name: "summarize", lossy: true, once: true, run: summarizePass})
+	}
+	if cfg.BudgetTokens > 0 || cfg.BudgetRatio > 0 {
+		c.passes = append(c.passes, pass{name: "budget", lossy: true, run: budgetPass})
+	}
+	return c, nil
+}
+
+// budget is the token target for a prompt of before tokens.
+func (c *Compressor) budget(before int) int {
+	b := c.cfg.BudgetTokens
+	if r := c.cfg.BudgetRatio; r > 0 {
+		if t := int(math.Ceil(r * float64(before))); b == 0 || t < b {
+			b = t
+		}
+	}
+	return b
+}
+
+// withBudget is a copy of c with an absolute budget in place of a ratio.
+func (c *Compressor) withBudget(tokens int) *Compressor {
+	cfg := c.cfg
+	cfg.BudgetTokens, cfg.BudgetRatio = tokens, 0
+	out, err := New(cfg, c.summarizer)
+	if err != nil {
+		return c // cannot happen: cfg was valid with a ratio
+	}
+	return out
+}
+
+// Config returns the configuration the compressor was built from.
+func (c *Compressor) Config() Config { return c.cfg }
+
+// edit replaces text[start:end] with with. dup marks a removal that may
+// cover protected units because their text also appears elsewhere (a
+// duplicate, or an irrelevant sentence whose number is repeated); the guard
+// verifies that claim on the output.
+type edit struct {
+	start, end int
+	with       string
+	dup        bool
+}
+
+type snapshot struct {
+	text   string
+	tokens int
+	pass   int
+}
+
+type pass struct {
+	name  string
+	lossy bool
+	// settles marks passes that never leave work for the passes before
+	// them (only whitespace, which runs first), so a round in which only
+	// settling passes changed the text is final. Removing or joining lines
+	// can change how an indented block or the common indentation is
+	// judged, so every other pass triggers a confirming round. The
+	// idempotence fuzz target holds the claim to account.
+	settles bool
+	// whitespaceOnly passes only remove whitespace outside units, which
+	// cannot break a unit of the original; the others are checked against
+	// the original's units after every application.
+	whitespaceOnly bool
+	// once passes run in the first round only: summarizing the summary
+	// would pay for a second model call.
+	once bool
+	run  func(ctx context.Context, d *doc, st *state) ([]edit, error)
+}
+
+// state is what a pass may need beyond its input.
+type state struct {
+	cfg       Config
+	meter     *meter
+	tokens    int // tokens of the pass input
+	budget    int // the token budget for this prompt, 0 when off
+	summarize func(ctx context.Context, text string) (string, money.Nanos, bool, error)
+	costNanos money.Nanos
+	extraTok  int
+	note      string
+}
+
+// maxRounds bounds the fixed-point loop. One round is normally enough: the
+// passes are written so that none creates work for an earlier one. A second
+// round only confirms it; a third catches rare interactions (a removal that
+// leaves a blank-line run at the end of the text).
+const maxRounds = 3
+
+// Compress runs the passes over text. Token figures come from counter; the
+// per-pass savings add up exactly to TokensBefore − Tokens.
+func (c *Compressor) Compress(ctx context.Context, text string, counter tokens.Counter) (Result, error) {
+	m := c.newMeter(counter)
+	defer c.keep(m)
+	before := m.count(text)
+	res := Result{TokensBefore: before, Passes: make([]PassResult, len(c.passes))}
+	for i, p := range c.passes {
+		res.Passes[i] = PassResult{Name: p.name, Lossy: p.lossy, Skipped: true}
+	}
+	cur, curTok := text, before
+	var origUnits []Unit
+	var tr *tracker
+	var history []snapshot
+	var d *doc
+	for round := 0; round < maxRounds; round++ {
+		changed, unsettled := false, false
+		for i, p := range c.passes {
+			if err := ctx.Err(); err != nil {
+				return Result{}, fmt.Errorf("compress %s: %w", p.name, err)
+			}
+			if p.once && round > 0 {
+				continue
+			}
+			if d == nil || d.text != cur {
+				d = analyze(cur)
+			}
+			if origUnits == nil {
+				origUnits = d.units
+				if origUnits == nil {
+					origUnits = []Unit{}
+				}
+				tr = newTracker(origUnits)
+			}
+			st := &state{cfg: c.cfg, meter: m, tokens: curTok, summarize: c.cachedSummary, budget: c.budget(before)}
+			edits, err := p.run(ctx, d, st)
+			pr := &res.Passes[i]
+			pr.CostNanos += st.costNanos
+			res.ExtraCostNanos += st.costNanos
+			res.ExtraTokens += st.extraTok
+			if st.note != "" && round == 0 {
+				pr.Note = st.note
+			}
+			if err != nil {
+				return Result{}, fmt.Errorf("compress %s: %w", p.name, err)
+			}
+			if len(edits) == 0 {
+				continue
+			}
+			out, kept, rejected := guard(d, edits)
+			if !p.whitespaceOnly {
+				var r2 int
+				out, kept, r2 = enforce(cur, kept, tr)
+				rejected += r2
+			}
+			pr.Rejected += rejected
+			if out == cur {
+				continue
+			}
+			t := m.count(out)
+			if t >= curTok {
+				if round == 0 {
+					pr.Note = fmt.Sprintf("would change %d → %d tokens", curTok, t)
+				}
+				continue
+			}
+			pr.Skipped = false
+			pr.Note = st.note
+			pr.TokensSaved += curTok - t
+			if round == 0 {
+				pr.Spans = spans(kept)
+			}
+			tr.advance(kept)
+			cur, curTok = out, t
+			history = append(history, snapshot{cur, curTok, i})
+			changed = true
+			unsettled = unsettled || !p.settles
+		}
+		if !changed || !unsettled {
+			break
+		}
+	}
+	res.Text, res.Tokens = cur, curTok
+	chk := tr.check(cur)
+	if chk.Kept < chk.Units {
+		// A defect in a pass or in unit detection: fall back to the last
+		// intermediate text that still keeps every unit, and say so.
+		res = fallback(res, text, before, origUnits, history)
+		chk = checkUnits(origUnits, res.Text)
+	}
+	res.ProtectedUnits = chk.Units
+	res.ProtectedKept = chk.Ratio()
+	return res, nil
+}
+
+// fallback returns the last intermediate text that keeps every unit, with
+// the per-pass savings recomputed from the snapshots that survive.
+func fallback(res Result, orig string, before int, units []Unit, hist []snapshot) Result {
+	keep := 0
+	for k := len(hist); k > 0; k-- {
+		if c := checkUnits(units, hist[k-1].text); c.Kept == c.Units {
+			keep = k
+			break
+		}
+	}
+	res.Text, res.Tokens = orig, before
+	if keep > 0 {
+		res.Text, res.Tokens = hist[keep-1].text, hist[keep-1].tokens
+	}
+	for i := range res.Passes {
+		res.Passes[i].TokensSaved = 0
+	}
+	applied := make([]bool, len(res.Passes))
+	prev := before
+	for _, h := range hist[:keep] {
+		res.Passes[h.pass].TokensSaved += prev - h.tokens
+		applied[h.pass] = true
+		prev = h.tokens
+	}
+	for i := range res.Passes {
+		if !applied[i] && !res.Passes[i].Skipped {
+			p := &res.Passes[i]
+			p.Skipped, p.Spans = true, nil
+			p.Note = "reverted: its output lost a protected unit of the original prompt"
+		}
+	}
+	return res
+}
+
+// enforce drops edits until every unit of the original prompt is still in
+// the output. Unit detection depends on context (collapsing "Conry    Ph.:"
+// to one space turns a phone number into part of a name), so a pass's
+// guard, which sees the units of its own input, is not enough on its own.
+func enforce(cur string, kept []edit, tr *tracker) (string, []edit, int) {
+	out := apply(cur, kept)
+	rejected := 0
+	for range 4 {
+		missing := tr.missing(kept, out)
+		if len(missing) == 0 {
+			return out, kept, rejected
+		}
+		bad := make([]bool, len(kept))
+		for _, txt := range missing {
+			for from := 0; ; {
+				i := strings.Index(cur[from:], txt)
+				if i < 0 {
+					break
+				}
+				a := from + i
+				b := a + len(txt)
+				for k, e := range kept {
+					if e.start < b && a < e.end || (e.start == e.end && a < e.start && e.start < b) {
+						bad[k] = true
+					}
+				}
+				from = a + 1
+			}
+		}
+		next := kept[:0:0]
+		for k, e := range kept {
+			if bad[k] {
+				rejected++
+				continue
+			}
+			next = append(next, e)
+		}
+		if len(next) == len(kept) {
+			break
+		}
+		kept = next
+		out = apply(cur, kept)
+	}
+	if len(tr.missing(kept, out)) > 0 {
+		return cur, nil, rejected + len(kept)
+	}
+	return out, kept, rejected
+}
+
+func spans(es []edit) []Span {
+	out := make([]Span, len(es))
+	for i, e := range es {
+		out[i] = Span{Start: e.start, End: e.end, Kind: "removed"}
+		if e.with != "" {
+			out[i].Kind, out[i].With = "replaced", e.with
+		}
+	}
+	return out
+}
+
+// normalizeEdits sorts edits and resolves overlaps: overlapping removals
+// merge, any other overlap keeps the earlier edit.
+func normalizeEdits(es []edit) []edit {
+	slices.SortStableFunc(es, func(a, b edit) int { return cmp.Compare(a.start, b.start) })
+	out := es[:0]
+	for _, e := range es {
+		if e.end < e.start {
+			continue
+		}
+		if n := len(out); n > 0 && e.start < out[n-1].end {
+			last := &out[n-1]
+			if last.with == "" && e.with == "" {
+				last.end = max(last.end, e.end)
+				last.dup = last.dup || e.dup
+			}
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func apply(s string, es []edit) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	pos := 0
+	for _, e := range es {
+		b.WriteString(s[pos:e.start])
+		b.WriteString(e.with)
+		pos = e.end
+	}
+	b.WriteString(s[pos:])
+	return b.String()
+}
+
+// guard applies edits, dropping those that would lose a protected unit:
+// an ordinary edit may not touch a unit at all; a dup edit may cover units
+// only if their text is still found in the output.
+func guard(d *doc, es []edit) (string, []edit, int) {
+	es = normalizeEdits(es)
+	rejected := 0
+	kept := es[:0:0]
+	for _, e := range es {
+		if !e.dup && d.overlapsProt(e.start, e.end) {
+			rejected++
+			continue
+		}
+		kept = append(kept, e)
+	}
+	for range 8 {
+		out := apply(d.text, kept)
+		var bad map[int]bool
+		ui := 0
+		for k, e := range kept {
+			if !e.dup {
+				continue
+			}
+			for ui < len(d.units) && d.units[ui].End <= e.start && d.units[ui].Start < e.start {
+				ui++
+			}
+			for j := ui; j < len(d.units) && d.units[j].Start < e.end; j++ {
+				u := d.units[j]
+				if u.End <= e.start {
+					continue
+				}
+				if !strings.Contains(out, u.Text) {
+					if bad == nil {
+						bad = map[int]bool{}
+					}
+					bad[k] = true
+					break
+				}
+			}
+		}
+		if len(bad) == 0 {
+			return out, kept, rejected
+		}
+		next := kept[:0:0]
+		for k, e := range kept {
+			if bad[k] {
+				rejected++
+				continue
+			}
+			next = append(next, e)
+		}
+		kept = next
+	}
+	// Still failing after several rounds (units whose only other copies
+	// were removed too): keep only edits that touch no unit.
+	next := kept[:0:0]
+	for _, e := range kept {
+		if d.overlapsProt(e.start, e.end) {
+			rejected++
+			continue
+		}
+		next = append(next, e)
+	}
+	return apply(d.text, next), next, rejected
+}

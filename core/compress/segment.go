@@ -1,0 +1,433 @@
+package compress
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// lineKind classifies a line so that each pass knows what it may touch:
+// prose is fair game, everything else is structure whose whitespace or
+// wording carries meaning.
+type lineKind uint8
+
+const (
+	kindProse  lineKind = iota
+	kindBlank           // empty or whitespace only
+	kindFence           // a fence marker or a line inside a fenced code block
+	kindJSON            // part of a multi-line or standalone JSON value
+	kindTable           // a Markdown/ASCII table row
+	kindIndent          // indented code: indentation ≥ 4 columns beyond the document's base
+)
+
+type line struct {
+	start, end int // byte range without the trailing "\n"
+	kind       lineKind
+	indent     int // bytes of leading spaces/tabs
+	// drop is extra indentation (beyond the document's base) that the
+	// whitespace pass may remove: set on indented blocks judged to be prose.
+	drop int
+}
+
+// jsonBlock is a JSON value found in the text, outside fences.
+type jsonBlock struct {
+	start, end int
+}
+
+// doc is the analysis of one pass's input that every pass shares.
+type doc struct {
+	text  string
+	lines []line
+	json  []jsonBlock
+	base  string // common leading whitespace of non-blank lines outside fences
+	// code holds the indented blocks judged to be code, blank lines inside
+	// them included: the whole block is one protected unit, so no pass can
+	// remove the part that made it look like code and flip the judgement
+	// on the next run.
+	code  []rng
+	units []Unit // protected units, sorted by Start
+	prot  []rng  // merged protected ranges, sorted
+}
+
+type rng struct{ start, end int }
+
+func analyze(text string) *doc {
+	d := &doc{text: text}
+	d.splitLines()
+	d.classify()
+	d.units = protectedUnits(d)
+	d.prot = mergeRanges(d.units)
+	return d
+}
+
+func (d *doc) splitLines() {
+	s := d.text
+	n := strings.Count(s, "\n") + 1
+	d.lines = make([]line, 0, n)
+	start := 0
+	for start <= len(s) {
+		i := strings.IndexByte(s[start:], '\n')
+		end := len(s)
+		if i >= 0 {
+			end = start + i
+		}
+		d.lines = append(d.lines, line{start: start, end: end, indent: leadingWS(s[start:end])})
+		if i < 0 {
+			break
+		}
+		start = end + 1
+	}
+}
+
+func leadingWS(s string) int {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+func (d *doc) lineText(i int) string { return d.text[d.lines[i].start:d.lines[i].end] }
+
+// fenceMarker reports whether a line opens or closes a fenced code block and
+// returns the marker character and its length.
+func fenceMarker(l string) (byte, int) {
+	t := strings.TrimLeft(l, " ")
+	if len(l)-len(t) > 3 || len(t) < 3 || (t[0] != '`' && t[0] != '~') {
+		return 0, 0
+	}
+	c := t[0]
+	n := 0
+	for n < len(t) && t[n] == c {
+		n++
+	}
+	if n < 3 {
+		return 0, 0
+	}
+	return c, n
+}
+
+func (d *doc) classify() {
+	// Fences first: nothing inside them is looked at again.
+	inFence := false
+	var fc byte
+	var fn int
+	for i := range d.lines {
+		l := d.lineText(i)
+		if inFence {
+			d.lines[i].kind = kindFence
+			if c, n := fenceMarker(l); c == fc && n >= fn && strings.TrimSpace(strings.TrimLeft(l, string(c))) == "" {
+				inFence = false
+			}
+			continue
+		}
+		if c, n := fenceMarker(l); c != 0 {
+			inFence, fc, fn = true, c, n
+			d.lines[i].kind = kindFence
+			continue
+		}
+		switch t := strings.TrimSpace(l); {
+		case t == "":
+			d.lines[i].kind = kindBlank
+		case t[0] == '|' || (strings.Count(t, "|") >= 2 && strings.HasPrefix(t, "+-")):
+			d.lines[i].kind = kindTable
+		default:
+			d.lines[i].kind = kindProse
+		}
+	}
+	// Common indentation of everything outside fences (textwrap.dedent): a
+	// prompt pasted from an indented string literal is prose, not code.
+	first := true
+	for i, l := range d.lines {
+		if l.kind == kindFence || l.kind == kindBlank {
+			continue
+		}
+		ws := d.text[l.start : l.start+l.indent]
+		if first {
+			d.base, first = ws, false
+			continue
+		}
+		d.base = commonPrefix(d.base, ws)
+		_ = i
+	}
+	d.findJSON()
+	for i, l := range d.lines {
+		if l.kind != kindProse {
+			continue
+		}
+		extra := d.text[l.start+len(d.base) : l.start+l.indent]
+		if strings.HasPrefix(extra, "\t") || strings.HasPrefix(extra, "    ") {
+			d.lines[i].kind = kindIndent
+		}
+	}
+	d.indentedProse()
+}
+
+// indentedProse turns indented blocks that hold no code back into prose. A
+// system prompt pasted from an indented string literal ("SYSTEM:\n    You
+// are…") is the common case; Markdown would call it code, but treating it
+// as code would freeze the most repetitive part of agent prompts. A single
+// line that looks like code keeps the whole block as code.
+func (d *doc) indentedProse() {
+	for i := 0; i < len(d.lines); {
+		if d.lines[i].kind != kindIndent {
+			i++
+			continue
+		}
+		j, last := i, i
+		code, uniform := false, true
+		common := ""
+		for k := i; k < len(d.lines); k++ {
+			kk := d.lines[k].kind
+			if kk == kindBlank {
+				continue
+			}
+			if kk != kindIndent {
+				break
+			}
+			l := d.lineText(k)
+			code = code || codeLike(strings.TrimSpace(l))
+			ws := l[len(d.base):d.lines[k].indent]
+			if k == i {
+				common = ws
+			} else {
+				uniform = uniform && ws == common
+				common = commonPrefix(common, ws)
+			}
+			last = k
+		}
+		j = last
+		if code {
+			d.code = append(d.code, rng{d.lines[i].start, d.lines[j].end})
+		} else {
+			// Strip the block's own indentation only when it stands alone
+			// (after a blank line or at the start: right under a list item
+			// the indentation nests it) and is uniform (stripping a common
+			// part of uneven indentation would expose a new indented block
+			// to the next run, breaking idempotence).
+			standalone := (i == 0 || d.lines[i-1].kind == kindBlank) && uniform
+			for k := i; k <= j; k++ {
+				if d.lines[k].kind == kindIndent {
+					d.lines[k].kind = kindProse
+					if standalone {
+						d.lines[k].drop = len(common)
+					}
+				}
+			}
+		}
+		i = j + 1
+	}
+}
+
+// codeLike reports whether a trimmed line looks like source code rather
+// than prose. It errs towards code: a false "code" only costs savings.
+func codeLike(t string) bool {
+	for _, p := range []string{"//", "#!", "#include", "def ", "func ", "class ", "import ", "package ",
+		"return ", "return;", "SELECT ", "select ", "var ", "let ", "const ", "if (", "for (", "while (", "</", "<?"} {
+		if strings.HasPrefix(t, p) {
+			return true
+		}
+	}
+	for _, p := range []string{"{", "}", ";", " = ", "==", "=>", "->", "()", "):", "[]", ":=", "&&", "||"} {
+		if strings.Contains(t, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func commonPrefix(a, b string) string {
+	n := min(len(a), len(b))
+	i := 0
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return a[:i]
+}
+
+// findJSON marks JSON values that start a line (optionally after a short
+// label such as "Context:") and end a line. They must parse; a near-JSON
+// JavaScript object stays prose or indented code.
+func (d *doc) findJSON() {
+	s := d.text
+	for i := 0; i < len(d.lines); i++ {
+		l := d.lines[i]
+		if l.kind != kindProse && l.kind != kindTable {
+			continue
+		}
+		lt := s[l.start:l.end]
+		j := strings.IndexAny(lt, "{[")
+		if j < 0 {
+			continue
+		}
+		pre := strings.TrimSpace(lt[:j])
+		if pre != "" && !strings.HasSuffix(pre, ":") && !strings.HasSuffix(pre, "=") {
+			continue
+		}
+		start := l.start + j
+		end := matchJSON(s, start)
+		if end < 0 {
+			continue
+		}
+		// The value must end its line.
+		rest := end
+		for rest < len(s) && (s[rest] == ' ' || s[rest] == '\t' || s[rest] == '\r') {
+			rest++
+		}
+		if rest < len(s) && s[rest] != '\n' {
+			continue
+		}
+		if end-start < 2 || !json.Valid([]byte(s[start:end])) {
+			continue
+		}
+		// A fenced block inside a JSON candidate cannot happen: matchJSON
+		// stops at fences because backticks are not JSON.
+		k := i
+		for k < len(d.lines) && d.lines[k].start < end {
+			if d.lines[k].kind == kindFence {
+				break
+			}
+			k++
+		}
+		if k < len(d.lines) && d.lines[k].start < end {
+			continue
+		}
+		d.json = append(d.json, jsonBlock{start: start, end: end})
+		for m := i; m < k; m++ {
+			if m > i || pre == "" {
+				d.lines[m].kind = kindJSON
+			}
+		}
+		i = k - 1
+	}
+}
+
+// matchJSON returns the end of the bracketed value starting at s[start], or
+// -1. It only balances brackets outside strings; json.Valid decides.
+func matchJSON(s string, start int) int {
+	depth := 0
+	inStr := false
+	for i := start; i < len(s); i++ {
+		c := s[i]
+		if inStr {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inStr = false
+			case '\n':
+				return -1
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		case '`':
+			return -1
+		}
+	}
+	return -1
+}
+
+// mergeRanges turns the (possibly overlapping) units into sorted disjoint
+// ranges.
+func mergeRanges(units []Unit) []rng {
+	out := make([]rng, 0, len(units))
+	for _, u := range units {
+		if n := len(out); n > 0 && u.Start <= out[n-1].end {
+			if u.End > out[n-1].end {
+				out[n-1].end = u.End
+			}
+			continue
+		}
+		out = append(out, rng{u.Start, u.End})
+	}
+	return out
+}
+
+// overlapsProt reports whether [start,end) touches a protected range. An
+// empty range (an insertion) counts when strictly inside one.
+func (d *doc) overlapsProt(start, end int) bool {
+	lo, hi := 0, len(d.prot)
+	for lo < hi {
+		m := (lo + hi) / 2
+		if d.prot[m].end <= start {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo >= len(d.prot) {
+		return false
+	}
+	r := d.prot[lo]
+	if start == end {
+		return r.start < start && start < r.end
+	}
+	return r.start < end && start < r.end
+}
+
+// paragraph is a run of consecutive prose lines.
+type paragraph struct {
+	first, last int // line indexes, inclusive
+	start, end  int // byte range, end excludes the final newline
+}
+
+// paragraphs returns the runs of lines of one kind class separated by blank
+// lines or by a change of kind. Only prose runs are returned when proseOnly.
+func (d *doc) paragraphs(proseOnly bool) []paragraph {
+	var out []paragraph
+	for i := 0; i < len(d.lines); {
+		k := d.lines[i].kind
+		if k == kindBlank || (proseOnly && k != kindProse) {
+			i++
+			continue
+		}
+		j := i
+		for j+1 < len(d.lines) && d.lines[j+1].kind == k {
+			j++
+		}
+		out = append(out, paragraph{first: i, last: j, start: d.lines[i].start, end: d.lines[j].end})
+		i = j + 1
+	}
+	return out
+}
+
+// removalEnd extends a removal of [start,end) over the line break and blank
+// lines that follow, so that removing a block leaves the surrounding
+// structure as it was (and the whitespace pass has nothing new to do).
+func (d *doc) blockRemoval(start, end int) (int, int) {
+	s := d.text
+	e := end
+	for e < len(s) && (s[e] == ' ' || s[e] == '\t' || s[e] == '\r') {
+		e++
+	}
+	if e < len(s) && s[e] == '\n' {
+		e++
+		// Swallow one following blank line only when a blank line also
+		// precedes the block, so that exactly one separator remains.
+		if start >= 2 && s[start-1] == '\n' && s[start-2] == '\n' {
+			k := e
+			for k < len(s) && (s[k] == ' ' || s[k] == '\t' || s[k] == '\r') {
+				k++
+			}
+			if k < len(s) && s[k] == '\n' {
+				e = k + 1
+			}
+		}
+		return start, e
+	}
+	// Last block of the text: remove the separator before it instead.
+	b := start
+	for b > 0 && (s[b-1] == '\n' || s[b-1] == ' ' || s[b-1] == '\t' || s[b-1] == '\r') {
+		b--
+	}
+	return b, e
+}

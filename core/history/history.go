@@ -1,0 +1,52 @@
+// Package history is the record of prompts the user planned or sent, with
+// the labels that teach the router which prompts a cheap model handles.
+package history
+
+import (
+	"context"
+	"time"
+)
+
+// Label says which model class a prompt needed, as judged by the user.
+type Label string
+
+const (
+	Unlabelled   Label = ""
+	WeakOK       Label = "weak_ok"       // the cheap model was enough
+	StrongNeeded Label = "strong_needed" // it needed the strong model
+)
+
+// Valid reports whether l is one of the defined labels.
+func (l Label) Valid() bool { return l == Unlabelled || l == WeakOK || l == StrongNeeded }
+
+// Entry is one history row.
+type Entry struct {
+	ID             int64     `json:"id"`
+	Time           time.Time `json:"time"`
+	User           string    `json:"user"`
+	Prompt         string    `json:"prompt"`
+	Model          string    `json:"model"`  // baseline model
+	Routed         string    `json:"routed"` // model the plan routed to
+	Cache          string    `json:"cache"`  // cache outcome
+	PlanJSON       string    `json:"plan_json,omitempty"`
+	ProjectedNanos int64     `json:"projected_nanos"`
+	ActualNanos    *int64    `json:"actual_nanos,omitempty"` // nil until sent
+	Label          Label     `json:"label"`
+}
+
+// Query selects entries, newest first.
+type Query struct {
+	Contains string // case-insensitive substring of prompt, model or routed model
+	Labelled bool   // only entries with a label
+	Limit    int    // 0 = a default of 200
+	Offset   int
+}
+
+// Store persists history.
+type Store interface {
+	AddHistory(ctx context.Context, e Entry) (int64, error)
+	ListHistory(ctx context.Context, q Query) ([]Entry, error)
+	CountHistory(ctx context.Context) (int, error)
+	SetLabel(ctx context.Context, id int64, l Label) error
+	SetActual(ctx context.Context, id int64, actualNanos int64) error
+}

@@ -1,0 +1,216 @@
+// Package plan runs penny's pipeline — count, compress, cache lookup, route,
+// cost — and returns the Plan value that every face of penny (TUI, CLI JSON,
+// ledger) shows. Each stage returns its result and its explanation.
+package plan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"unicode/utf8"
+
+	"github.com/pennyllm/penny/core/cache"
+	"github.com/pennyllm/penny/core/compress"
+	"github.com/pennyllm/penny/core/cost"
+	"github.com/pennyllm/penny/core/money"
+	"github.com/pennyllm/penny/core/pricing"
+	"github.com/pennyllm/penny/core/route"
+	"github.com/pennyllm/penny/core/tokens"
+)
+
+// Compressor is the compression stage.
+type Compressor interface {
+	Compress(ctx context.Context, text string, counter tokens.Counter) (compress.Result, error)
+}
+
+// Router is the routing stage.
+type Router interface {
+	Route(ctx context.Context, req route.Request) (route.Decision, error)
+}
+
+// Cache is the cache lookup stage. Lookup must not change the cache (no hit
+// counts, no eviction): planning runs on every keystroke.
+type Cache interface {
+	Lookup(ctx context.Context, req cache.Request) (cache.Result, error)
+}
+
+// Input describes the prompt as the baseline model would see it.
+type Input struct {
+	Model          string `json:"model"` // the baseline model
+	Tokens         int    `json:"tokens"`
+	Tokenizer      string `json:"tokenizer"`
+	Exact          bool   `json:"exact"`
+	OverheadTokens int    `json:"overhead_tokens"` // chat framing added by the API around a single user message
+	Bytes          int    `json:"bytes"`
+}
+
+// Cost compares the baseline with the optimized plan.
+type Cost struct {
+	BaselineModel           string   `json:"baseline_model"`
+	OptimizedModel          string   `json:"optimized_model"` // "cache" on a hit
+	BaselineUSD             float64  `json:"baseline_usd"`
+	OptimizedUSD            float64  `json:"optimized_usd"`
+	SavingsUSD              float64  `json:"savings_usd"`
+	SavingsPct              float64  `json:"savings_pct"`
+	BaselineNanos           int64    `json:"baseline_nanos"`
+	OptimizedNanos          int64    `json:"optimized_nanos"`
+	CompletionTokensAssumed int      `json:"completion_tokens_assumed"`
+	OptimizedPromptTokens   int      `json:"optimized_prompt_tokens"` // compressed prompt, counted with the routed model's tokenizer
+	RequestsPerDay          int64    `json:"requests_per_day"`
+	BaselinePerMonthUSD     float64  `json:"baseline_per_month_usd"`
+	OptimizedPerMonthUSD    float64  `json:"optimized_per_month_usd"`
+	Assumptions             []string `json:"assumptions"`
+}
+
+// Plan is the answer to "what will this prompt cost, and what would the
+// optimizations do to it?"
+type Plan struct {
+	Prompt      string          `json:"-"`
+	Input       Input           `json:"input"`
+	Compression compress.Result `json:"compression"`
+	Route       route.Decision  `json:"route"`
+	Cache       cache.Result    `json:"cache"`
+	Cost        Cost            `json:"cost"`
+}
+
+// Options are the per-request settings of a plan.
+type Options struct {
+	Baseline         string      // model the user would call; required
+	CompletionTokens int         // assumed completion length
+	RequestsPerDay   int64       // for the monthly projection
+	Scope            cache.Scope // Model is filled by the planner from the route
+	Turns            int
+}
+
+// Planner wires the stages. All fields are required.
+type Planner struct {
+	Tokens     *tokens.Registry
+	Catalog    *pricing.Catalog
+	Compressor Compressor
+	Cache      Cache
+	Router     Router
+}
+
+// MaxPromptBytes bounds what the planner accepts; larger prompts are refused
+// with ErrTooLarge instead of stalling the pipeline.
+const MaxPromptBytes = 4 << 20
+
+// Sentinel errors callers branch on.
+var (
+	ErrEmpty        = errors.New("empty prompt")
+	ErrTooLarge     = errors.New("prompt too large")
+	ErrBinary       = errors.New("prompt is not text")
+	ErrUnknownModel = errors.New("unknown model")
+)
+
+// chatOverhead is the framing OpenAI's chat format adds around one user
+// message: 3 tokens per message, 1 for the role "user", and 3 priming the
+// reply (llm.PromptTokens counts the same way for whole conversations).
+const chatOverhead = 7
+
+// Plan computes the plan for one prompt.
+func (p *Planner) Plan(ctx context.Context, prompt string, opt Options) (Plan, error) {
+	if err := CheckPrompt(prompt); err != nil {
+		return Plan{}, err
+	}
+	base, ok := p.Catalog.Lookup(opt.Baseline)
+	if !ok {
+		return Plan{}, fmt.Errorf("%w: %q is not in the price catalog (see `penny prices list`)", ErrUnknownModel, opt.Baseline)
+	}
+	baseCounter := p.Tokens.ForModel(base.ID)
+	in := baseCounter.Count(prompt)
+	pl := Plan{
+		Prompt: prompt,
+		Input: Input{
+			Model: base.ID, Tokens: in.Tokens, Tokenizer: in.Tokenizer, Exact: in.Exact,
+			OverheadTokens: chatOverhead, Bytes: len(prompt),
+		},
+	}
+
+	comp, err := p.Compressor.Compress(ctx, prompt, baseCounter)
+	if err != nil {
+		return Plan{}, fmt.Errorf("compress: %w", err)
+	}
+	pl.Compression = comp
+
+	dec, err := p.Router.Route(ctx, route.Request{
+		Prompt: comp.Text, PromptTokens: comp.Tokens, CompletionTokens: opt.CompletionTokens,
+		Turns: opt.Turns, Baseline: base.ID,
+	})
+	if err != nil {
+		return Plan{}, fmt.Errorf("route: %w", err)
+	}
+	pl.Route = dec
+	routed, ok := p.Catalog.Lookup(dec.Model)
+	if !ok {
+		return Plan{}, fmt.Errorf("route: %w: router chose %q", ErrUnknownModel, dec.Model)
+	}
+
+	scope := opt.Scope
+	scope.Model = routed.ID
+	res, err := p.Cache.Lookup(ctx, cache.Request{Prompt: prompt, Scope: scope})
+	if err != nil {
+		return Plan{}, fmt.Errorf("cache lookup: %w", err)
+	}
+	pl.Cache = res
+
+	pl.Cost = p.project(base, routed, in.Tokens, comp.Text, res, opt)
+	return pl, nil
+}
+
+func (p *Planner) project(base, routed pricing.Model, promptTokens int, compressed string, res cache.Result, opt Options) Cost {
+	completion := int64(opt.CompletionTokens)
+	baseRat := cost.RequestRat(base, cost.Usage{PromptTokens: int64(promptTokens + chatOverhead), CompletionTokens: completion})
+	optTokens := p.Tokens.ForModel(routed.ID).Count(compressed).Tokens
+	optRat := new(big.Rat)
+	optModel := routed.ID
+	if res.Outcome == cache.ExactHit || res.Outcome == cache.SemanticHit {
+		optModel = "cache"
+	} else {
+		optRat = cost.RequestRat(routed, cost.Usage{PromptTokens: int64(optTokens + chatOverhead), CompletionTokens: completion})
+	}
+	b, o := money.FromRat(baseRat), money.FromRat(optRat)
+	c := Cost{
+		BaselineModel: base.ID, OptimizedModel: optModel,
+		BaselineUSD: b.USD(), OptimizedUSD: o.USD(), SavingsUSD: (b - o).USD(),
+		BaselineNanos: int64(b), OptimizedNanos: int64(o),
+		CompletionTokensAssumed: opt.CompletionTokens, OptimizedPromptTokens: optTokens,
+		RequestsPerDay:       opt.RequestsPerDay,
+		BaselinePerMonthUSD:  cost.PerMonth(baseRat, opt.RequestsPerDay).USD(),
+		OptimizedPerMonthUSD: cost.PerMonth(optRat, opt.RequestsPerDay).USD(),
+		Assumptions: []string{
+			fmt.Sprintf("completion length assumed: %d tokens (config: completion_tokens)", opt.CompletionTokens),
+			fmt.Sprintf("chat framing: %d tokens per request", chatOverhead),
+			fmt.Sprintf("month = %d days × %d requests/day", cost.DaysPerMonth, opt.RequestsPerDay),
+		},
+	}
+	if b > 0 {
+		c.SavingsPct = 100 * float64(b-o) / float64(b)
+	}
+	return c
+}
+
+// CheckPrompt rejects input no stage should see: empty, over MaxPromptBytes,
+// invalid UTF-8 or containing NUL bytes (binary files pasted or piped in).
+func CheckPrompt(prompt string) error {
+	switch {
+	case len(prompt) > MaxPromptBytes:
+		return fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(prompt), MaxPromptBytes)
+	case !utf8.ValidString(prompt):
+		return fmt.Errorf("%w: invalid UTF-8", ErrBinary)
+	}
+	empty := true
+	for _, r := range prompt {
+		if r == 0 {
+			return fmt.Errorf("%w: contains NUL bytes", ErrBinary)
+		}
+		if r != ' ' && r != '\n' && r != '\t' && r != '\r' {
+			empty = false
+		}
+	}
+	if empty {
+		return ErrEmpty
+	}
+	return nil
+}

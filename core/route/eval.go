@@ -1,0 +1,486 @@
+package route
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/pennyllm/penny/core/cost"
+	"github.com/pennyllm/penny/core/money"
+	"github.com/pennyllm/penny/core/pricing"
+)
+
+// Labelled is one evaluation prompt: whether the weak and the strong model
+// answered it correctly (RouteLLM's response CSV format).
+type Labelled struct {
+	Prompt        string `json:"prompt"`
+	WeakCorrect   bool   `json:"weak_correct"`
+	StrongCorrect bool   `json:"strong_correct"`
+	Group         string `json:"group,omitempty"` // source file or subject; see Example.Group
+}
+
+// StrongNeeded is the learned signal's label for an evaluation prompt: only
+// the strong model got it right.
+func (l Labelled) StrongNeeded() bool { return l.StrongCorrect && !l.WeakCorrect }
+
+// ExamplesFromLabelled turns evaluation rows into learned-signal examples
+// (`penny eval route --train`).
+func ExamplesFromLabelled(data []Labelled) []Example {
+	out := make([]Example, len(data))
+	for i, d := range data {
+		out[i] = Example{Prompt: d.Prompt, StrongNeeded: d.StrongNeeded(), WeakBetter: d.WeakCorrect && !d.StrongCorrect, Group: d.Group}
+	}
+	return out
+}
+
+// LabelledFromExamples turns user labels into evaluation rows for live
+// metrics: "weak ok" means both models are right, "strong needed" means
+// only the strong one is.
+func LabelledFromExamples(ex []Example) []Labelled {
+	out := make([]Labelled, len(ex))
+	for i, e := range ex {
+		out[i] = Labelled{Prompt: e.Prompt, WeakCorrect: !e.StrongNeeded, StrongCorrect: true, Group: e.Group}
+	}
+	return out
+}
+
+// CSVOptions names the columns of a response CSV. Empty names use the
+// defaults: "prompt", then the first and second other columns whose values
+// are booleans, weak first.
+type CSVOptions struct {
+	Prompt string
+	Weak   string
+	Strong string
+	Group  string // set as every row's Group (e.g. the file name)
+}
+
+// ParseCSV reads a RouteLLM response CSV (header row required). Extra
+// columns (model responses, ids) are ignored.
+func ParseCSV(r io.Reader, opt CSVOptions) ([]Labelled, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = false
+	header, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("read csv header: %w", err)
+	}
+	for i := range header {
+		header[i] = strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff"))
+	}
+	rows, err := cr.ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("read csv: %w", err)
+	}
+	col := func(name string) int {
+		return slices.IndexFunc(header, func(h string) bool { return strings.EqualFold(h, name) })
+	}
+	promptName := cmpOr(opt.Prompt, "prompt")
+	pi := col(promptName)
+	if pi < 0 {
+		return nil, fmt.Errorf("csv has no %q column (columns: %s)", promptName, strings.Join(header, ", "))
+	}
+	wi, si := -1, -1
+	if opt.Weak != "" {
+		if wi = col(opt.Weak); wi < 0 {
+			return nil, fmt.Errorf("csv has no weak column %q", opt.Weak)
+		}
+	}
+	if opt.Strong != "" {
+		if si = col(opt.Strong); si < 0 {
+			return nil, fmt.Errorf("csv has no strong column %q", opt.Strong)
+		}
+	}
+	if wi < 0 || si < 0 {
+		// Defaults: the first two non-prompt columns holding only booleans.
+		var boolCols []int
+		for c := range header {
+			if c == pi || c == wi || c == si {
+				continue
+			}
+			if boolColumn(rows, c) {
+				boolCols = append(boolCols, c)
+			}
+		}
+		if wi < 0 && len(boolCols) > 0 {
+			wi, boolCols = boolCols[0], boolCols[1:]
+		}
+		if si < 0 && len(boolCols) > 0 {
+			si = boolCols[0]
+		}
+		if wi < 0 || si < 0 {
+			return nil, fmt.Errorf("csv needs two boolean correctness columns besides %q (weak, then strong); name them with --weak and --strong", promptName)
+		}
+	}
+	out := make([]Labelled, 0, len(rows))
+	for n, rec := range rows {
+		line := n + 2
+		if max(pi, wi, si) >= len(rec) {
+			return nil, fmt.Errorf("csv row %d: %d fields, want at least %d", line, len(rec), max(pi, wi, si)+1)
+		}
+		w, ok := parseBool(rec[wi])
+		if !ok {
+			return nil, fmt.Errorf("csv row %d: column %q: %q is not a boolean", line, header[wi], rec[wi])
+		}
+		s, ok := parseBool(rec[si])
+		if !ok {
+			return nil, fmt.Errorf("csv row %d: column %q: %q is not a boolean", line, header[si], rec[si])
+		}
+		out = append(out, Labelled{Prompt: rec[pi], WeakCorrect: w, StrongCorrect: s, Group: opt.Group})
+	}
+	return out, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func boolColumn(rows [][]string, c int) bool {
+	if len(rows) == 0 {
+		return false
+	}
+	for _, r := range rows {
+		if c >= len(r) {
+			return false
+		}
+		if _, ok := parseBool(r[c]); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func parseBool(s string) (bool, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "1", "yes", "y", "t", "1.0":
+		return true, true
+	case "false", "0", "no", "n", "f", "0.0":
+		return false, true
+	}
+	return false, false
+}
+
+// Point is one point of the quality curve: with the top Share of prompts
+// (by score) sent to the strong model, Accuracy is the overall accuracy.
+type Point struct {
+	Share    float64 `json:"share"`
+	Accuracy float64 `json:"accuracy"`
+}
+
+// Curve is the quality-vs-strong-share curve of a router's scores.
+type Curve struct {
+	Points []Point // from (0, weak accuracy) to (1, strong accuracy)
+	Weak   float64
+	Strong float64
+}
+
+// ErrNoGap is returned when the strong model is not more accurate than the
+// weak one, so the gap that APGR and CPT normalize by does not exist.
+var ErrNoGap = errors.New("strong model is not more accurate than weak model on this data; APGR is undefined")
+
+// Sweep computes the curve for scores (higher = more in need of the strong
+// model). Prompts with equal scores cannot be separated by a threshold, so a
+// tie group is one straight segment, which is also the expected curve under
+// random tie-breaking: that is why constant scores give APGR exactly 0.5.
+func Sweep(scores []float64, data []Labelled) (Curve, error) {
+	if len(scores) != len(data) {
+		return Curve{}, fmt.Errorf("sweep: %d scores for %d prompts", len(scores), len(data))
+	}
+	n := len(data)
+	if n == 0 {
+		return Curve{}, errors.New("sweep: no prompts")
+	}
+	var weak, strong int
+	for _, d := range data {
+		if d.WeakCorrect {
+			weak++
+		}
+		if d.StrongCorrect {
+			strong++
+		}
+	}
+	c := Curve{Weak: float64(weak) / float64(n), Strong: float64(strong) / float64(n)}
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		switch {
+		case scores[a] > scores[b]:
+			return -1
+		case scores[a] < scores[b]:
+			return 1
+		}
+		return 0
+	})
+	c.Points = append(c.Points, Point{0, c.Weak})
+	correct := weak // correct answers with the current split
+	for i := 0; i < n; {
+		j := i
+		for j < n && scores[order[j]] == scores[order[i]] {
+			d := data[order[j]]
+			correct += b2i(d.StrongCorrect) - b2i(d.WeakCorrect)
+			j++
+		}
+		c.Points = append(c.Points, Point{float64(j) / float64(n), float64(correct) / float64(n)})
+		i = j
+	}
+	return c, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// APGR is the average performance gap recovered: the area under the
+// quality curve over strong-call share in [0, 1], normalized so that the
+// weak model alone scores 0 and the strong model alone 1.
+func (c Curve) APGR() (float64, error) {
+	gap := c.Strong - c.Weak
+	if gap <= 0 {
+		return 0, ErrNoGap
+	}
+	var area float64
+	for i := 1; i < len(c.Points); i++ {
+		p, q := c.Points[i-1], c.Points[i]
+		area += (q.Share - p.Share) * (p.Accuracy + q.Accuracy) / 2
+	}
+	return (area - c.Weak) / gap, nil
+}
+
+// CPT is the call-performance threshold: the smallest strong-call share (in
+// percent) at which the curve recovers frac (0.5 for CPT(50%)) of the
+// quality gap, interpolating linearly within a segment.
+func (c Curve) CPT(frac float64) (float64, error) {
+	gap := c.Strong - c.Weak
+	if gap <= 0 {
+		return 0, ErrNoGap
+	}
+	target := c.Weak + frac*gap
+	const eps = 1e-12
+	for i, q := range c.Points {
+		if q.Accuracy+eps < target {
+			continue
+		}
+		if i == 0 {
+			return 0, nil
+		}
+		p := c.Points[i-1]
+		t := (target - p.Accuracy) / (q.Accuracy - p.Accuracy)
+		return 100 * (p.Share + t*(q.Share-p.Share)), nil
+	}
+	return 100, nil
+}
+
+// Prepared holds what re-scoring needs and rule edits cannot change: the
+// prompts, their token counts and their learned-signal votes (embeddings are
+// computed once here). Rescore then costs one scan per prompt.
+type Prepared struct {
+	Data   []Labelled
+	tokens []int
+	votes  []vote
+	feats  [][7]float64 // built-in signal values (rule-independent)
+}
+
+// Prepare embeds the prompts (when the router has a learned signal), runs
+// their k-NN votes and counts tokens with count (nil: a bytes/4 estimate).
+// A prompt that is itself one of the labelled examples is left out of its
+// own vote, so live metrics over the user's labels are not flattered, and
+// a prompt with a Group gets no votes from examples of the same group.
+func (r *Router) Prepare(ctx context.Context, data []Labelled, count func(string) int) (*Prepared, error) {
+	p := &Prepared{Data: data, tokens: make([]int, len(data)), votes: make([]vote, len(data)), feats: make([][7]float64, len(data))}
+	for i, d := range data {
+		if count != nil {
+			p.tokens[i] = count(d.Prompt)
+		} else {
+			p.tokens[i] = estimateTokens(d.Prompt)
+		}
+		sc := r.sc.rules.lex.scan(d.Prompt, r.sc.rules.keywords)
+		p.feats[i] = signalValues(&sc, p.tokens[i], 0)
+	}
+	if r.learned == nil || r.learned.Len() == 0 {
+		return p, nil
+	}
+	texts := make([]string, len(data))
+	for i, d := range data {
+		texts[i] = d.Prompt
+	}
+	vecs, err := r.learned.Embed(ctx, texts)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	for i, v := range vecs {
+		if i%256 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		vt := r.learned.vote(v, textHash(data[i].Prompt), groupHash(data[i].Group))
+		vt.detail = "" // not shown in metrics; saves memory on large sets
+		p.votes[i] = vt
+	}
+	return p, nil
+}
+
+// Rescore computes the raw score of every prepared prompt with rule set rs
+// (nil: the router's own rules). It is the path behind the TUI's live
+// metrics while the user edits a rule.
+func (r *Router) Rescore(p *Prepared, rs *RuleSet) []float64 {
+	sc := r.sc
+	if rs != nil {
+		sc.rules = rs
+	}
+	out := make([]float64, len(p.Data))
+	for i, d := range p.Data {
+		out[i] = sc.score(d.Prompt, p.tokens[i], 0, p.votes[i], false).raw
+	}
+	return out
+}
+
+// EvalOptions configure Evaluate.
+type EvalOptions struct {
+	Weak, Strong pricing.Model // priced at the default threshold
+	// Threshold is the clamped score at or above which a prompt goes to the
+	// strong model; 0 uses the router's configured eval threshold.
+	Threshold float64
+	// CompletionTokens is the completion length assumed for cost; 0 = 256.
+	CompletionTokens int
+	// Count counts prompt tokens (nil: a bytes/4 estimate). The same count
+	// prices both models.
+	Count func(string) int
+}
+
+// DefaultEvalCompletionTokens is the completion length assumed when the
+// options do not say.
+const DefaultEvalCompletionTokens = 256
+
+// Report is the result of `penny eval route`.
+type Report struct {
+	Prompts          int     `json:"prompts"`
+	APGR             float64 `json:"apgr"`
+	CPT50            float64 `json:"cpt50"` // percent of strong calls for 50% of the quality gap
+	CPT80            float64 `json:"cpt80"`
+	WeakAccuracy     float64 `json:"weak_accuracy"`
+	StrongAccuracy   float64 `json:"strong_accuracy"`
+	Threshold        float64 `json:"threshold"`
+	StrongShare      float64 `json:"strong_share"` // at Threshold
+	Accuracy         float64 `json:"accuracy"`     // at Threshold
+	CostUSD          float64 `json:"cost_usd"`     // at Threshold
+	AllStrongCostUSD float64 `json:"all_strong_cost_usd"`
+	AllWeakCostUSD   float64 `json:"all_weak_cost_usd"`
+	WeakModel        string  `json:"weak_model"`
+	StrongModel      string  `json:"strong_model"`
+	CompletionTokens int     `json:"completion_tokens_assumed"`
+	LearnedExamples  int     `json:"learned_examples"`
+}
+
+// Evaluate scores data with the router, sweeps the threshold and prices the
+// default threshold.
+func Evaluate(ctx context.Context, r *Router, data []Labelled, opt EvalOptions) (Report, error) {
+	p, err := r.Prepare(ctx, data, opt.Count)
+	if err != nil {
+		return Report{}, fmt.Errorf("evaluate: %w", err)
+	}
+	return r.Metrics(p, r.Rescore(p, nil), opt)
+}
+
+// Metrics computes the report for prepared prompts and their raw scores
+// (from Rescore). It is cheap enough to run after every rule edit.
+func (r *Router) Metrics(p *Prepared, scores []float64, opt EvalOptions) (Report, error) {
+	c, err := Sweep(scores, p.Data)
+	if err != nil {
+		return Report{}, fmt.Errorf("evaluate: %w", err)
+	}
+	rep := Report{
+		Prompts: len(p.Data), WeakAccuracy: c.Weak, StrongAccuracy: c.Strong,
+		WeakModel: opt.Weak.ID, StrongModel: opt.Strong.ID,
+		CompletionTokens: cmpOrInt(opt.CompletionTokens, DefaultEvalCompletionTokens),
+		Threshold:        opt.Threshold,
+	}
+	if r.learned != nil {
+		rep.LearnedExamples = r.learned.Len()
+	}
+	if rep.Threshold == 0 {
+		rep.Threshold = r.cfg.evalThreshold()
+	}
+	if rep.APGR, err = c.APGR(); err != nil {
+		return rep, fmt.Errorf("evaluate: %w", err)
+	}
+	if rep.CPT50, err = c.CPT(0.5); err != nil {
+		return rep, fmt.Errorf("evaluate: %w", err)
+	}
+	if rep.CPT80, err = c.CPT(0.8); err != nil {
+		return rep, fmt.Errorf("evaluate: %w", err)
+	}
+	var strongN, correct int
+	var total, allStrong, allWeak money.Nanos
+	for i, d := range p.Data {
+		u := cost.Usage{PromptTokens: int64(p.tokens[i]), CompletionTokens: int64(rep.CompletionTokens)}
+		sc, wc := cost.Request(opt.Strong, u), cost.Request(opt.Weak, u)
+		allStrong += sc
+		allWeak += wc
+		if clamp01(scores[i]) >= rep.Threshold {
+			strongN++
+			total += sc
+			correct += b2i(d.StrongCorrect)
+		} else {
+			total += wc
+			correct += b2i(d.WeakCorrect)
+		}
+	}
+	rep.StrongShare = float64(strongN) / float64(len(p.Data))
+	rep.Accuracy = float64(correct) / float64(len(p.Data))
+	rep.CostUSD, rep.AllStrongCostUSD, rep.AllWeakCostUSD = total.USD(), allStrong.USD(), allWeak.USD()
+	for _, f := range []float64{rep.APGR, rep.CPT50, rep.CPT80} {
+		if math.IsNaN(f) {
+			return rep, errors.New("evaluate: metric is NaN")
+		}
+	}
+	return rep, nil
+}
+
+func cmpOrInt(a, b int) int {
+	if a != 0 {
+		return a
+	}
+	return b
+}
+
+// EvalModels resolves the --weak-model / --strong-model names against the
+// catalog. An empty name falls back to the first known of the defaults
+// (RouteLLM's Mixtral-8x7B / GPT-4-1106-preview pair when the catalog has
+// them), then to the router's cheapest and strongest tier models.
+func (r *Router) EvalModels(weak, strong string) (pricing.Model, pricing.Model, error) {
+	pick := func(name string, defaults []string, fallback pricing.Model) (pricing.Model, error) {
+		if name != "" {
+			m, ok := r.cat.Lookup(name)
+			if !ok {
+				return pricing.Model{}, fmt.Errorf("model %q is not in the price catalog", name)
+			}
+			return m, nil
+		}
+		for _, d := range defaults {
+			if m, ok := r.cat.Lookup(d); ok {
+				return m, nil
+			}
+		}
+		return fallback, nil
+	}
+	w, err := pick(weak, []string{"mixtral-8x7b-instruct", "mixtral-8x7b", "mistralai/mixtral-8x7b-instruct-v0.1"}, r.tiers[0].models[0])
+	if err != nil {
+		return w, w, fmt.Errorf("weak model: %w", err)
+	}
+	s, err := pick(strong, []string{"gpt-4-1106-preview", "gpt-4-turbo"}, r.tiers[len(r.tiers)-1].models[0])
+	if err != nil {
+		return w, s, fmt.Errorf("strong model: %w", err)
+	}
+	return w, s, nil
+}

@@ -1,0 +1,652 @@
+// Command penny is a terminal playground for LLM cost optimization: type a
+// prompt and see, before anything is sent, what compression, routing and
+// caching would do to it and what it will cost. See README.md.
+//
+// main wires the layers: config → storage → providers → core services →
+// the playground (tui), the subcommands (tui/cli) or the SSH server.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/pennyllm/penny/core/budget"
+	"github.com/pennyllm/penny/core/cache"
+	"github.com/pennyllm/penny/core/compress"
+	"github.com/pennyllm/penny/core/config"
+	"github.com/pennyllm/penny/core/history"
+	"github.com/pennyllm/penny/core/ledger"
+	"github.com/pennyllm/penny/core/plan"
+	"github.com/pennyllm/penny/core/pricing"
+	"github.com/pennyllm/penny/core/route"
+	"github.com/pennyllm/penny/core/send"
+	"github.com/pennyllm/penny/core/tokens"
+	"github.com/pennyllm/penny/providers/embed"
+	"github.com/pennyllm/penny/providers/registry"
+	"github.com/pennyllm/penny/storage"
+	"github.com/pennyllm/penny/tui"
+	"github.com/pennyllm/penny/tui/cli"
+	"golang.org/x/term"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	g, rest, err := parseGlobal(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "penny: %v\n", err)
+		return 2
+	}
+	a, err := newApp(g, environ())
+	if err != nil {
+		fmt.Fprintf(stderr, "penny: %v\n", err)
+		return 1
+	}
+	defer a.Close()
+
+	if len(rest) == 0 {
+		return a.playground(ctx, stdin, stdout, stderr)
+	}
+	if rest[0] == "serve" {
+		return a.serve(ctx, rest[1:], stdout, stderr)
+	}
+	isTerm := false
+	if f, ok := stdout.(*os.File); ok {
+		isTerm = term.IsTerminal(int(f.Fd()))
+	}
+	return a.runCLI(ctx, rest, stdin, stdout, stderr, isTerm)
+}
+
+// globalFlags are accepted by every command, anywhere on the line.
+type globalFlags struct {
+	configPath string
+	dbPath     string
+}
+
+// parseGlobal removes --config and --db (as "--flag value" or "--flag=value",
+// one dash or two) from args, up to a "--" terminator.
+func parseGlobal(args []string) (globalFlags, []string, error) {
+	var g globalFlags
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		var dst *string
+		if strings.HasPrefix(a, "-") {
+			switch name {
+			case "config":
+				dst = &g.configPath
+			case "db":
+				dst = &g.dbPath
+			}
+		}
+		if dst == nil {
+			rest = append(rest, a)
+			continue
+		}
+		if !hasVal {
+			if i+1 >= len(args) {
+				return g, nil, fmt.Errorf("--%s needs a path", name)
+			}
+			i++
+			val = args[i]
+		}
+		*dst = val
+	}
+	return g, rest, nil
+}
+
+func environ() map[string]string {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		for i := 0; i < len(kv); i++ {
+			if kv[i] == '=' {
+				env[kv[:i]] = kv[i+1:]
+				break
+			}
+		}
+	}
+	return env
+}
+
+// paths are where penny keeps its files (XDG base directories).
+type paths struct {
+	config string // penny.toml
+	data   string // data dir: penny.db, host key, imported prices
+	db     string
+	state  string // logs
+}
+
+func resolvePaths(g globalFlags, env map[string]string) (paths, error) {
+	home := env["HOME"]
+	base := func(xdg, fallback string) (string, error) {
+		if d := env[xdg]; d != "" {
+			return filepath.Join(d, "penny"), nil
+		}
+		if home == "" {
+			return "", fmt.Errorf("neither $%s nor $HOME is set; pass --config and --db", xdg)
+		}
+		return filepath.Join(home, fallback, "penny"), nil
+	}
+	var p paths
+	var err error
+	cfgDir, err := base("XDG_CONFIG_HOME", ".config")
+	if err != nil && g.configPath == "" {
+		return p, err
+	}
+	if p.data, err = base("XDG_DATA_HOME", ".local/share"); err != nil && g.dbPath == "" {
+		return p, err
+	}
+	if p.state, err = base("XDG_STATE_HOME", ".local/state"); err != nil {
+		p.state = p.data
+	}
+	p.config = firstNonEmpty(g.configPath, env["PENNY_CONFIG"], filepath.Join(cfgDir, "penny.toml"))
+	p.db = firstNonEmpty(g.dbPath, env["PENNY_DB"], filepath.Join(p.data, "penny.db"))
+	if g.dbPath != "" || env["PENNY_DB"] != "" {
+		// Files that belong with the database live beside it.
+		p.data = filepath.Dir(p.db)
+	}
+	return p, nil
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// loadConfig reads penny.toml, writing the commented default on first run
+// when the path is the default one. An explicitly named file must exist.
+func loadConfig(path string, explicit bool, env map[string]string, ext ...config.Section) (config.Config, error) {
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist) && explicit:
+		return config.Config{}, fmt.Errorf("config file %s does not exist", path)
+	case errors.Is(err, os.ErrNotExist):
+		data = config.DefaultFile
+		// First run: leave the commented default where the user will look
+		// for it. Failing to write it (read-only home) is not fatal.
+		_ = writeFileAtomic(path, config.DefaultFile, 0o600)
+	case err != nil:
+		return config.Config{}, fmt.Errorf("read config: %w", err)
+	}
+	return config.Parse(path, data, env, ext...)
+}
+
+// writeFileAtomic writes through a temporary file and a rename, so a crash
+// never leaves a half-written file.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// app holds the wired services. Storage, the embedder and the cache open
+// lazily: `penny scenario` or `penny prices list` touch neither.
+type app struct {
+	paths    paths
+	env      map[string]string
+	cfg      config.Config
+	prov     registry.Config
+	cat      *pricing.Catalog
+	toks     *tokens.Registry
+	log      *slog.Logger
+	logFile  *os.File
+	simulate bool // force the simulated provider (penny serve --demo)
+
+	mu      sync.Mutex
+	db      *storage.DB
+	emb     *embed.Local
+	cache   *cache.Cache
+	router  *route.Router
+	planner *plan.Planner
+	reg     *registry.Registry
+	sender  *send.Sender
+	batcher interface{ Close(context.Context) error }
+}
+
+func newApp(g globalFlags, env map[string]string) (*app, error) {
+	p, err := resolvePaths(g, env)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{paths: p, env: env, toks: tokens.NewRegistry()}
+	a.openLog()
+	a.prov = registry.Config{}
+	a.cfg, err = loadConfig(p.config, g.configPath != "" || env["PENNY_CONFIG"] != "", env,
+		config.Section{Key: "providers", Value: &a.prov, Validate: func() error { return a.prov.Validate() }})
+	if err != nil {
+		return nil, fmt.Errorf("configuration:\n%w", err)
+	}
+	if a.cfg.User == "" {
+		a.cfg.User = env["USER"]
+	}
+	if a.cat, err = a.loadCatalog(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// openLog sends the log to a file in the state dir, never to the
+// terminal; without a writable state dir, logs are dropped.
+func (a *app) openLog() {
+	a.log = slog.New(slog.DiscardHandler)
+	if err := os.MkdirAll(a.paths.state, 0o700); err != nil {
+		return
+	}
+	f, err := os.OpenFile(filepath.Join(a.paths.state, "penny.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return
+	}
+	a.logFile = f
+	level := slog.LevelInfo
+	if a.env["PENNY_DEBUG"] != "" {
+		level = slog.LevelDebug
+	}
+	a.log = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: level}))
+}
+
+func (a *app) pricesLayerPath() string { return filepath.Join(a.paths.data, "prices-litellm.json") }
+
+// loadCatalog layers the embedded catalog, the last `penny prices import`
+// and the config's [[prices]] overrides, in that order.
+func (a *app) loadCatalog() (*pricing.Catalog, error) {
+	cat, err := pricing.Embedded()
+	if err != nil {
+		return nil, err
+	}
+	if f, err := os.Open(a.pricesLayerPath()); err == nil {
+		models, err := pricing.LoadLayer(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("imported prices %s: %w (re-run `penny prices import` or delete the file)", a.pricesLayerPath(), err)
+		}
+		if cat, err = cat.WithLayer(models); err != nil {
+			return nil, fmt.Errorf("imported prices %s: %w", a.pricesLayerPath(), err)
+		}
+	}
+	if len(a.cfg.Prices) > 0 {
+		if cat, err = cat.WithOverrides(a.cfg.Prices, time.Now().Format(time.DateOnly)); err != nil {
+			return nil, fmt.Errorf("%s: %w", a.paths.config, err)
+		}
+	}
+	if _, ok := cat.Lookup(a.cfg.BaselineModel); !ok {
+		return nil, fmt.Errorf("%s: baseline_model %q is not in the price catalog (see `penny prices list`)", a.paths.config, a.cfg.BaselineModel)
+	}
+	return cat, nil
+}
+
+// Close releases what was opened, in reverse order of need.
+func (a *app) Close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.batcher != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = a.batcher.Close(ctx)
+		cancel()
+	}
+	if a.cache != nil {
+		_ = a.cache.Close()
+	}
+	if a.db != nil {
+		if err := a.db.Close(); err != nil {
+			a.log.Error("close database", "err", err)
+		}
+	}
+	if a.logFile != nil {
+		a.logFile.Close()
+	}
+}
+
+// Config implements cli.Deps.
+func (a *app) Config() config.Config { return a.cfg }
+
+// Catalog implements cli.Deps.
+func (a *app) Catalog() *pricing.Catalog { return a.cat }
+
+// SavePrices implements cli.Deps: the import becomes a layer file beside
+// the database.
+func (a *app) SavePrices(_ context.Context, date string, models []pricing.Model) (string, error) {
+	var buf bytes.Buffer
+	if err := pricing.WriteLayer(&buf, date, models); err != nil {
+		return "", err
+	}
+	path := a.pricesLayerPath()
+	if err := writeFileAtomic(path, buf.Bytes(), 0o600); err != nil {
+		return "", fmt.Errorf("save imported prices: %w", err)
+	}
+	return path, nil
+}
+
+func (a *app) store(ctx context.Context) (*storage.DB, error) {
+	if a.db != nil {
+		return a.db, nil
+	}
+	db, err := storage.Open(ctx, a.paths.db)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", a.paths.db, err)
+	}
+	a.db = db
+	return db, nil
+}
+
+func (a *app) embedder() (*embed.Local, error) {
+	if a.emb != nil {
+		return a.emb, nil
+	}
+	e, err := embed.NewLocal(embed.LocalOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("local embedder: %w", err)
+	}
+	a.emb = e
+	return e, nil
+}
+
+func (a *app) providers() (*registry.Registry, error) {
+	if a.reg != nil {
+		return a.reg, nil
+	}
+	cfg := a.prov
+	if a.simulate {
+		cfg.Offline = true
+	}
+	lookup := func(k string) (string, bool) { v, ok := a.env[k]; return v, ok }
+	reg, err := registry.New(cfg, a.cat, a.toks, lookup, nil)
+	if err != nil {
+		return nil, fmt.Errorf("providers: %w", err)
+	}
+	a.reg = reg
+	return reg, nil
+}
+
+// Planner implements cli.Deps: it wires the cache (SQLite entries, local
+// embedder, calibrated judge), the router (config rules, the learned
+// signal from labelled history, only models a provider serves) and the
+// compressor.
+func (a *app) Planner(ctx context.Context) (*plan.Planner, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.plannerLocked(ctx, false)
+}
+
+func (a *app) plannerLocked(ctx context.Context, background bool) (*plan.Planner, error) {
+	if a.planner != nil {
+		return a.planner, nil
+	}
+	db, err := a.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	emb, err := a.embedder()
+	if err != nil {
+		return nil, err
+	}
+	judge, err := cache.NewJudge(cache.JudgeOptions{Lexicon: emb})
+	if err != nil {
+		return nil, fmt.Errorf("cache judge: %w", err)
+	}
+	c, err := cache.New(a.cfg.Cache, storage.NewCacheStore(db), emb, judge, time.Now)
+	if err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	if background {
+		c.Start(context.Background()) // the TUI's first frame must not wait for the index
+	} else if err := c.Load(ctx); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("load cache: %w", err)
+	}
+	reg, err := a.providers()
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	learned, err := a.learned(ctx, db, emb)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	router, err := route.New(a.cfg.Route, a.cat, learned)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	router = router.WithAvailable(reg.Available)
+	comp, err := compress.New(a.cfg.Compress, nil)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("compressor: %w", err)
+	}
+	a.cache, a.router = c, router
+	a.planner = &plan.Planner{Tokens: a.toks, Catalog: a.cat, Compressor: comp, Cache: c, Router: router}
+	return a.planner, nil
+}
+
+// learned builds the router's k-NN signal from history the user labelled.
+func (a *app) learned(ctx context.Context, db *storage.DB, emb *embed.Local) (*route.Learned, error) {
+	rows, err := db.ListHistory(ctx, history.Query{Labelled: true, Limit: 100_000})
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ex := make([]route.Example, len(rows))
+	for i, r := range rows {
+		ex[i] = route.Example{Prompt: r.Prompt, StrongNeeded: r.Label == history.StrongNeeded}
+	}
+	l, err := route.NewLearned(ctx, emb, ex, a.cfg.Route.Learned)
+	if err != nil {
+		return nil, fmt.Errorf("router learned signal: %w", err)
+	}
+	return l, nil
+}
+
+// Sender implements cli.Deps: the sender, recording history.
+func (a *app) Sender(ctx context.Context) (cli.Sender, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s, err := a.senderLocked(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return historySender{s: s, h: a.db, log: a.log}, nil
+}
+
+// Ledger implements cli.Deps.
+func (a *app) Ledger(ctx context.Context) (ledger.Store, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	db, err := a.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return storage.NewLedgerStore(db), nil
+}
+
+// historySender records every send in history, where the user can label
+// it for the router and reload it into the playground.
+type historySender struct {
+	s   *send.Sender
+	h   history.Store
+	log *slog.Logger
+}
+
+func (h historySender) Send(ctx context.Context, pl plan.Plan, opt send.Options, onDelta func(string)) (send.Outcome, error) {
+	out, err := h.s.Send(ctx, pl, opt, onDelta)
+	if err != nil && !errors.Is(err, send.ErrNotRecorded) {
+		return out, err
+	}
+	actual := int64(out.Cost.ActualNanos)
+	summary, _ := json.Marshal(struct {
+		Route  any   `json:"route"`
+		Cache  any   `json:"cache"`
+		Cost   any   `json:"cost"`
+		Ledger int64 `json:"ledger_id"`
+	}{pl.Route, pl.Cache.Outcome, pl.Cost, out.LedgerID})
+	_, herr := h.h.AddHistory(context.WithoutCancel(ctx), history.Entry{
+		User: opt.User, Prompt: pl.Prompt, Model: pl.Cost.BaselineModel, Routed: pl.Route.Model,
+		Cache: string(out.Cache.Outcome), PlanJSON: string(summary),
+		ProjectedNanos: pl.Cost.OptimizedNanos, ActualNanos: &actual,
+	})
+	if herr != nil {
+		h.log.Error("record history", "err", herr)
+		out.Warnings = append(out.Warnings, "not saved to history: "+herr.Error())
+	}
+	return out, err
+}
+
+// senderLocked wires sending: providers (simulated unless configured), the
+// budget reserved in SQLite, the ledger, the cache to fill, the batcher.
+func (a *app) senderLocked(ctx context.Context) (*send.Sender, error) {
+	if a.sender != nil {
+		return a.sender, nil
+	}
+	if _, err := a.plannerLocked(ctx, false); err != nil {
+		return nil, err
+	}
+	reg, err := a.providers()
+	if err != nil {
+		return nil, err
+	}
+	bud, err := budget.New(a.cfg.Budget, storage.NewBudgetStore(a.db), budget.Options{
+		Location: time.Local,
+		Notifier: budget.NotifierFunc(func(_ context.Context, al budget.Alert) { a.log.Warn("budget alert", "alert", al) }),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("budget: %w", err)
+	}
+	deps := send.Deps{
+		Catalog: a.cat, Tokens: a.toks, Providers: send.ProviderFunc(reg.Resolve),
+		Ledger: storage.NewLedgerStore(a.db), Cache: cacheFiller{a.cache}, Budget: bud,
+	}
+	if a.cfg.Batch.Enabled {
+		b, err := send.NewBatcher(context.Background(), a.cfg.Batch)
+		if err != nil {
+			return nil, fmt.Errorf("batcher: %w", err)
+		}
+		deps.Batcher, a.batcher = b, b
+	}
+	s, err := send.New(a.cfg.Send, deps)
+	if err != nil {
+		return nil, fmt.Errorf("sender: %w", err)
+	}
+	a.sender = s
+	return s, nil
+}
+
+// cacheFiller adapts the cache to what the sender needs.
+type cacheFiller struct{ c *cache.Cache }
+
+func (f cacheFiller) Serve(ctx context.Context, req cache.Request) (cache.Result, error) {
+	return f.c.Serve(ctx, req)
+}
+
+func (f cacheFiller) Put(ctx context.Context, req cache.Request, response string) error {
+	_, err := f.c.Put(ctx, req, response, cache.Meta{Model: req.Scope.Model})
+	return err
+}
+
+func (a *app) runCLI(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, isTerm bool) int {
+	return cli.Run(ctx, a, cli.IO{
+		Stdin: stdin, Stdout: stdout, Stderr: stderr, IsTerminal: isTerm,
+		Open: func(name string) (io.ReadCloser, error) { return os.Open(name) },
+	}, args)
+}
+
+// playground runs the TUI on the local terminal.
+func (a *app) playground(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) int {
+	svc, err := a.services(ctx, a.cfg.User)
+	if err != nil {
+		fmt.Fprintf(stderr, "penny: %v\n", err)
+		return 1
+	}
+	opts := a.tuiOptions()
+	if a.env["PENNY_DEBUG"] != "" && a.logFile != nil {
+		opts.DebugLog = a.logFile
+	}
+	p := tea.NewProgram(tui.New(svc, opts), tea.WithContext(ctx), tea.WithInput(stdin), tea.WithOutput(stdout))
+	if _, err := p.Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) && ctx.Err() == nil {
+		fmt.Fprintf(stderr, "penny: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func (a *app) tuiOptions() tui.Options {
+	return tui.Options{
+		Baseline: a.cfg.BaselineModel, CompletionTokens: a.cfg.CompletionTokens, RequestsPerDay: a.cfg.RequestsPerDay,
+		NoColor: a.env["NO_COLOR"] != "", Logger: a.log, User: a.cfg.User,
+	}
+}
+
+// services builds what the playground talks to. Storage problems (a
+// locked or unwritable database) are reported; the TUI cannot run without
+// its planner.
+func (a *app) services(ctx context.Context, user string) (tui.Services, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	pl, err := a.plannerLocked(ctx, true)
+	if err != nil {
+		return tui.Services{}, err
+	}
+	s, err := a.senderLocked(ctx)
+	if err != nil {
+		return tui.Services{}, err
+	}
+	return tui.Services{
+		Planner: pl, Models: chatModels{a.cat}, Sender: historySender{s: s, h: a.db, log: a.log}, History: a.db, Cache: a.cache,
+	}, nil
+}
+
+// chatModels offers only chat models to the baseline picker.
+type chatModels struct{ c *pricing.Catalog }
+
+func (m chatModels) Models() []pricing.Model { return m.c.ChatModels() }
+
+func (a *app) serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fmt.Fprintln(stderr, "penny serve: not wired yet")
+	return 1
+}

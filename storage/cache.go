@@ -1,0 +1,301 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/pennyllm/penny/core/cache"
+	"github.com/pennyllm/penny/core/money"
+	"github.com/pennyllm/penny/core/vindex"
+)
+
+// CacheStore keeps semantic-cache entries in SQLite. It implements
+// cache.Store.
+type CacheStore struct {
+	db *DB
+}
+
+var _ cache.Store = (*CacheStore)(nil)
+
+// NewCacheStore returns the cache store of db.
+func NewCacheStore(db *DB) *CacheStore { return &CacheStore{db: db} }
+
+const entryColumns = `e.id, e.key, e.scope_id, e.prompt, e.embedder, e.dim, e.vector, e.created_at, e.last_used,
+	e.hits, e.pinned, e.meta_model, e.prompt_tokens, e.completion_tokens, e.cost_nanos`
+
+const scopeColumns = `id, model, system, temperature, max_tokens, tools, format, tenant`
+
+type scanner interface{ Scan(dest ...any) error }
+
+// scanEntry reads one row of entryColumns (plus extra destinations). The
+// vector is scanned as sql.RawBytes and decoded in place: copying 100,000
+// blobs first was a measurable share of start-up.
+func scanEntry(r scanner, scopes map[int64]cache.Scope, extra ...any) (cache.Entry, error) {
+	var (
+		e                 cache.Entry
+		scopeID           int64
+		blob              sql.RawBytes
+		created, lastUsed int64
+		pinned            int
+		cost              int64
+	)
+	err := r.Scan(append([]any{&e.ID, &e.Key, &scopeID, &e.Prompt, &e.Embedder, &e.Dim, &blob,
+		&created, &lastUsed, &e.Hits, &pinned, &e.Meta.Model, &e.Meta.PromptTokens, &e.Meta.CompletionTokens, &cost}, extra...)...)
+	if err != nil {
+		return e, err
+	}
+	sc, ok := scopes[scopeID]
+	if !ok {
+		return e, fmt.Errorf("entry %d: scope %d missing", e.ID, scopeID)
+	}
+	e.Scope = sc
+	e.CreatedAt = time.Unix(0, created).UTC()
+	e.LastUsed = time.Unix(0, lastUsed).UTC()
+	e.Pinned = pinned != 0
+	e.Meta.Cost = money.Nanos(cost)
+	if e.Vector, err = decodeVector(blob, e.Dim); err != nil {
+		return e, fmt.Errorf("entry %d: %w", e.ID, err)
+	}
+	return e, nil
+}
+
+func (s *CacheStore) loadScopes(ctx context.Context, where string, args ...any) (map[int64]cache.Scope, error) {
+	rows, err := s.db.sql.QueryContext(ctx, `SELECT `+scopeColumns+` FROM cache_scopes`+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]cache.Scope{}
+	for rows.Next() {
+		var id int64
+		var sc cache.Scope
+		if err := rows.Scan(&id, &sc.Model, &sc.System, &sc.Temperature, &sc.MaxTokens, &sc.Tools, &sc.Format, &sc.Tenant); err != nil {
+			return nil, err
+		}
+		out[id] = sc
+	}
+	return out, rows.Err()
+}
+
+// Load calls fn for every entry (without response text). Scopes are read
+// first (they are few) so entry rows carry only an id.
+func (s *CacheStore) Load(ctx context.Context, fn func(cache.Entry) error) error {
+	scopes, err := s.loadScopes(ctx, "")
+	if err != nil {
+		return wrapErr("load cache scopes", err)
+	}
+	rows, err := s.db.sql.QueryContext(ctx, `SELECT `+entryColumns+` FROM cache_entries e`)
+	if err != nil {
+		return wrapErr("load cache entries", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := scanEntry(rows, scopes)
+		if err != nil {
+			return wrapErr("load cache entries", err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return wrapErr("load cache entries", rows.Err())
+}
+
+// Get finds an entry by exact key, with its response.
+func (s *CacheStore) Get(ctx context.Context, key string) (cache.Entry, string, bool, error) {
+	scopes, err := s.loadScopes(ctx, ` WHERE id = (SELECT scope_id FROM cache_entries WHERE key = ?)`, key)
+	if err != nil {
+		return cache.Entry{}, "", false, wrapErr("get cache entry", err)
+	}
+	if len(scopes) == 0 {
+		return cache.Entry{}, "", false, nil
+	}
+	// sql.RawBytes needs Rows (not Row), hence Query for a single row.
+	rows, err := s.db.sql.QueryContext(ctx, `SELECT `+entryColumns+`, e.response FROM cache_entries e WHERE e.key = ?`, key)
+	if err != nil {
+		return cache.Entry{}, "", false, wrapErr("get cache entry", err)
+	}
+	defer rows.Close()
+	if !rows.Next() { // deleted between the two reads
+		return cache.Entry{}, "", false, wrapErr("get cache entry", rows.Err())
+	}
+	var resp string
+	e, err := scanEntry(rows, scopes, &resp)
+	if err != nil {
+		return cache.Entry{}, "", false, wrapErr("get cache entry", err)
+	}
+	return e, resp, true, nil
+}
+
+// Response reads one entry's response.
+func (s *CacheStore) Response(ctx context.Context, id int64) (string, error) {
+	var r string
+	err := s.db.sql.QueryRowContext(ctx, `SELECT response FROM cache_entries WHERE id = ?`, id).Scan(&r)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("cache entry %d: %w", id, cache.ErrNotFound)
+	}
+	return r, wrapErr(fmt.Sprintf("read cache response %d", id), err)
+}
+
+// Insert stores e, replacing an entry with the same key.
+func (s *CacheStore) Insert(ctx context.Context, e cache.Entry, response string) (id, replaced int64, err error) {
+	if len(e.Vector) != e.Dim {
+		return 0, 0, fmt.Errorf("insert cache entry: vector has %d components, dim says %d", len(e.Vector), e.Dim)
+	}
+	err = s.db.tx(ctx, func(tx *sql.Tx) error {
+		scopeID, err := upsertScope(ctx, tx, e.Scope)
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRowContext(ctx, `SELECT id FROM cache_entries WHERE key = ?`, e.Key).Scan(&replaced)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if replaced != 0 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM cache_entries WHERE id = ?`, replaced); err != nil {
+				return err
+			}
+		}
+		pinned := 0
+		if e.Pinned {
+			pinned = 1
+		}
+		lastUsed := e.LastUsed
+		if lastUsed.IsZero() {
+			lastUsed = e.CreatedAt
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO cache_entries
+			(key, scope_id, prompt, response, embedder, dim, vector, created_at, last_used, hits, pinned,
+			 meta_model, prompt_tokens, completion_tokens, cost_nanos)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.Key, scopeID, e.Prompt, response, e.Embedder, e.Dim, encodeVector(e.Vector),
+			e.CreatedAt.UnixNano(), lastUsed.UnixNano(), e.Hits, pinned,
+			e.Meta.Model, e.Meta.PromptTokens, e.Meta.CompletionTokens, int64(e.Meta.Cost))
+		if err != nil {
+			return err
+		}
+		id, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return 0, 0, wrapErr("insert cache entry", err)
+	}
+	return id, replaced, nil
+}
+
+func upsertScope(ctx context.Context, tx *sql.Tx, sc cache.Scope) (int64, error) {
+	fp := cache.Fingerprint(sc)
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO cache_scopes
+		(fingerprint, model, system, temperature, max_tokens, tools, format, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		fp, sc.Model, sc.System, sc.Temperature, sc.MaxTokens, sc.Tools, sc.Format, sc.Tenant); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM cache_scopes WHERE fingerprint = ?`, fp).Scan(&id)
+	return id, err
+}
+
+// Touch records a hit.
+func (s *CacheStore) Touch(ctx context.Context, id int64, lastUsed time.Time, hits int64) error {
+	return s.update(ctx, "touch", id, `UPDATE cache_entries SET last_used = ?, hits = ? WHERE id = ?`, lastUsed.UnixNano(), hits, id)
+}
+
+// SetPinned pins or unpins an entry.
+func (s *CacheStore) SetPinned(ctx context.Context, id int64, pinned bool) error {
+	p := 0
+	if pinned {
+		p = 1
+	}
+	return s.update(ctx, "pin", id, `UPDATE cache_entries SET pinned = ? WHERE id = ?`, p, id)
+}
+
+// SetVector replaces an entry's embedding.
+func (s *CacheStore) SetVector(ctx context.Context, id int64, embedder string, vec []float32) error {
+	return s.update(ctx, "set vector of", id, `UPDATE cache_entries SET embedder = ?, dim = ?, vector = ? WHERE id = ?`,
+		embedder, len(vec), encodeVector(vec), id)
+}
+
+func (s *CacheStore) update(ctx context.Context, op string, id int64, q string, args ...any) error {
+	res, err := s.db.sql.ExecContext(ctx, q, args...)
+	if err != nil {
+		return wrapErr(fmt.Sprintf("%s cache entry %d", op, id), err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("%s cache entry %d: %w", op, id, cache.ErrNotFound)
+	}
+	return nil
+}
+
+// Delete removes entries; absent ids are ignored.
+func (s *CacheStore) Delete(ctx context.Context, ids ...int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	// Batches stay under SQLite's bound-parameter limit.
+	const batch = 500
+	err := s.db.tx(ctx, func(tx *sql.Tx) error {
+		for start := 0; start < len(ids); start += batch {
+			part := ids[start:min(start+batch, len(ids))]
+			args := make([]any, len(part))
+			for i, id := range part {
+				args[i] = id
+			}
+			q := `DELETE FROM cache_entries WHERE id IN (?` + strings.Repeat(",?", len(part)-1) + `)`
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrapErr(fmt.Sprintf("delete %d cache entries", len(ids)), err)
+}
+
+// DeleteAll removes every entry and scope.
+func (s *CacheStore) DeleteAll(ctx context.Context) error {
+	err := s.db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM cache_entries`); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM cache_scopes`)
+		return err
+	})
+	return wrapErr("delete all cache entries", err)
+}
+
+// Vectors are stored the way the index holds them: a float32 scale
+// (little-endian) followed by dim int8 codes (see vindex.Quantize), 104
+// bytes for 100-d instead of 400. The in-memory index is int8 anyway, so
+// nothing a lookup sees is lost, and start-up reads a quarter of the pages.
+func encodeVector(v []float32) []byte {
+	if v == nil {
+		return nil
+	}
+	b := make([]byte, 4+len(v))
+	codes := make([]int8, len(v))
+	binary.LittleEndian.PutUint32(b, math.Float32bits(vindex.Quantize(codes, v)))
+	for i, c := range codes {
+		b[4+i] = byte(c)
+	}
+	return b
+}
+
+func decodeVector(b []byte, dim int) ([]float32, error) {
+	if len(b) == 0 && dim == 0 {
+		return nil, nil
+	}
+	if len(b) != 4+dim {
+		return nil, fmt.Errorf("vector blob has %d bytes, want 4+%d", len(b), dim)
+	}
+	scale := math.Float32frombits(binary.LittleEndian.Uint32(b))
+	codes := make([]int8, dim)
+	for i := range codes {
+		codes[i] = int8(b[4+i])
+	}
+	return vindex.Dequantize(codes, scale), nil
+}

@@ -1,0 +1,112 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pennyllm/penny/core/money"
+	"github.com/pennyllm/penny/core/plan"
+	"github.com/pennyllm/penny/tui/common"
+)
+
+type costSender struct {
+	mu    sync.Mutex
+	calls int
+	cost  money.Nanos
+	err   error
+}
+
+func (c *costSender) Send(context.Context, common.SendRequest, func(string)) (common.SendResult, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls++
+	return common.SendResult{Actual: c.cost}, c.err
+}
+
+func req(projected int64) common.SendRequest {
+	return common.SendRequest{Prompt: "hi", Plan: plan.Plan{Cost: plan.Cost{OptimizedNanos: projected}}}
+}
+
+func TestLimitSenderRate(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	inner := &costSender{}
+	s := LimitSender(inner, Limits{SendsPerMinute: 2}, func() time.Time { return now })
+	ctx := context.Background()
+	for i := range 2 {
+		if _, err := s.Send(ctx, req(1), nil); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+		now = now.Add(10 * time.Second)
+	}
+	_, err := s.Send(ctx, req(1), nil)
+	if !errors.Is(err, ErrSendRate) || inner.calls != 2 {
+		t.Fatalf("third send in a minute: %v (inner calls %d)", err, inner.calls)
+	}
+	now = now.Add(41 * time.Second) // the first send has left the window
+	if _, err := s.Send(ctx, req(1), nil); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
+}
+
+func TestLimitSenderBudget(t *testing.T) {
+	inner := &costSender{cost: 400}
+	s := LimitSender(inner, Limits{Budget: 1000}, nil)
+	ctx := context.Background()
+	for i := range 2 {
+		if _, err := s.Send(ctx, req(300), nil); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	// Spent 800; a send projected at 300 would pass 1000 and is refused
+	// before anything is sent, one projected at 200 still fits.
+	if _, err := s.Send(ctx, req(300), nil); !errors.Is(err, ErrSessionBudget) || inner.calls != 2 {
+		t.Fatalf("over budget: %v (calls %d)", err, inner.calls)
+	}
+	if _, err := s.Send(ctx, req(200), nil); err != nil {
+		t.Fatalf("within budget: %v", err)
+	}
+	// A failed send that cost nothing does not count.
+	inner.err, inner.cost = errors.New("boom"), 0
+	if _, err := s.Send(ctx, req(0), nil); err == nil {
+		t.Fatal("inner error lost")
+	}
+}
+
+func TestLimitSenderConcurrentHolds(t *testing.T) {
+	// Sends in flight hold their projection, so concurrent sends cannot
+	// together pass the budget.
+	block := make(chan struct{})
+	inner := &blockingSender{block: block}
+	s := LimitSender(inner, Limits{Budget: 1000}, nil)
+	errs := make(chan error, 3)
+	for range 3 {
+		go func() { _, err := s.Send(context.Background(), req(400), nil); errs <- err }()
+	}
+	refused := 0
+	var first error
+	for range 1 {
+		first = <-errs // the refused one returns at once
+	}
+	if errors.Is(first, ErrSessionBudget) {
+		refused++
+	}
+	close(block)
+	for range 2 {
+		if err := <-errs; errors.Is(err, ErrSessionBudget) {
+			refused++
+		}
+	}
+	if refused != 1 {
+		t.Errorf("%d sends refused, want 1 of 3×400 against 1000", refused)
+	}
+}
+
+type blockingSender struct{ block chan struct{} }
+
+func (b *blockingSender) Send(ctx context.Context, r common.SendRequest, _ func(string)) (common.SendResult, error) {
+	<-b.block
+	return common.SendResult{Actual: money.Nanos(r.Plan.Cost.OptimizedNanos)}, nil
+}

@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,6 +31,7 @@ import (
 	"github.com/pennyllm/penny/core/config"
 	"github.com/pennyllm/penny/core/history"
 	"github.com/pennyllm/penny/core/ledger"
+	"github.com/pennyllm/penny/core/money"
 	"github.com/pennyllm/penny/core/plan"
 	"github.com/pennyllm/penny/core/pricing"
 	"github.com/pennyllm/penny/core/route"
@@ -40,6 +42,7 @@ import (
 	"github.com/pennyllm/penny/storage"
 	"github.com/pennyllm/penny/tui"
 	"github.com/pennyllm/penny/tui/cli"
+	"github.com/pennyllm/penny/tui/serve"
 	"golang.org/x/term"
 )
 
@@ -340,6 +343,9 @@ func (a *app) Close() {
 		a.logFile.Close()
 	}
 }
+
+// Tokens implements cli.Deps.
+func (a *app) Tokens() *tokens.Registry { return a.toks }
 
 // Config implements cli.Deps.
 func (a *app) Config() config.Config { return a.cfg }
@@ -646,7 +652,85 @@ type chatModels struct{ c *pricing.Catalog }
 
 func (m chatModels) Models() []pricing.Model { return m.c.ChatModels() }
 
+// serve runs `penny serve [--listen ADDR] [--demo]` until SIGINT/SIGTERM.
 func (a *app) serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "penny serve: not wired yet")
-	return 1
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", a.cfg.Serve.Listen, "address to listen on")
+	demo := fs.Bool("demo", false, "let anyone in; every send is simulated and nothing is saved to config")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "penny serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	// A demo never spends real money: the simulator answers every send.
+	a.simulate = *demo
+	keys := a.cfg.Serve.AuthorizedKeys
+	if keys == "" {
+		keys = filepath.Join(filepath.Dir(a.paths.config), "authorized_keys")
+	}
+	// Open the shared services before listening, so a broken database or
+	// config is reported now rather than to the first visitor.
+	if _, err := a.services(ctx, a.cfg.User); err != nil {
+		fmt.Fprintf(stderr, "penny serve: %v\n", err)
+		return 1
+	}
+	srv, err := serve.New(serve.Config{
+		Listen: *listen, HostKeyPath: filepath.Join(a.paths.data, "ssh_host_ed25519"), AuthorizedKeys: keys,
+		Demo: *demo, MaxSessions: a.cfg.Serve.MaxSessions, IdleTimeout: a.cfg.Serve.IdleTimeout,
+		AuthFailures: a.cfg.Serve.AuthFailuresPerMinute,
+	}, sshHandler{a}, a.log)
+	if err != nil {
+		fmt.Fprintf(stderr, "penny serve: %v\n", err)
+		return 1
+	}
+	mode := "authorized keys from " + keys
+	if *demo {
+		mode = "demo mode: anyone may connect, sends are simulated"
+	}
+	fmt.Fprintf(stdout, "penny serve: listening on %s (%s); ctrl+c stops\n", *listen, mode)
+	if err := srv.ListenAndServe(ctx); err != nil {
+		fmt.Fprintf(stderr, "penny serve: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "penny serve: stopped")
+	return 0
 }
+
+// sshHandler gives each SSH session its services: the shared planner,
+// cache and ledger, a sender limited per session, the session's user name
+// in history.
+type sshHandler struct{ a *app }
+
+func (h sshHandler) Playground(ctx context.Context, s serve.Session) (tui.Services, tui.Options, error) {
+	svc, err := h.a.services(ctx, s.User)
+	if err != nil {
+		return tui.Services{}, tui.Options{}, err
+	}
+	svc.Sender = serve.LimitSender(svc.Sender, serve.Limits{
+		SendsPerMinute: h.a.cfg.Serve.SendsPerMinute, Budget: money.FromUSD(h.a.cfg.Serve.SessionBudgetUSD),
+	})
+	if s.Demo {
+		svc.Cache = readOnlyCache{svc.Cache}
+	}
+	opts := h.a.tuiOptions()
+	opts.User = s.User
+	opts.Scope.Tenant = "" // one shared cache is the point of the demo
+	return svc, opts, nil
+}
+
+func (h sshHandler) CLI(ctx context.Context, s serve.Session, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// Open is nil: a remote user reads no file of the server's.
+	return cli.Run(ctx, h.a, cli.IO{Stdin: stdin, Stdout: stdout, Stderr: stderr}, args)
+}
+
+// readOnlyCache refuses edits in demo sessions, where visitors must not
+// change what the next visitor sees.
+type readOnlyCache struct{ tui.CacheBrowser }
+
+var errDemoReadOnly = errors.New("not in a demo session: the cache is read-only here")
+
+func (readOnlyCache) Evict(context.Context, int64) error     { return errDemoReadOnly }
+func (readOnlyCache) Pin(context.Context, int64, bool) error { return errDemoReadOnly }

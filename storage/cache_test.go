@@ -328,3 +328,19 @@ func processCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkCacheStoreScan100k is the SQLite share of start-up: reading
+// 100,000 entries without indexing them.
+func BenchmarkCacheStoreScan100k(b *testing.B) {
+	ctx := context.Background()
+	db, _ := openCacheDB(b)
+	seedCacheEntries(b, db, 100_000, 100)
+	s := NewCacheStore(db)
+	b.ResetTimer()
+	for range b.N {
+		n := 0
+		if err := s.Load(ctx, func(cache.Entry) error { n++; return nil }); err != nil || n != 100_000 {
+			b.Fatal(n, err)
+		}
+	}
+}

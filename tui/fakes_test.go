@@ -208,20 +208,20 @@ func (h *fakeHistory) SetLabel(_ context.Context, id int64, l history.Label) err
 
 type fakeRules struct {
 	mu    sync.Mutex
-	rules []common.Rule
-	saved [][]common.Rule
+	rules []route.RuleConfig
+	saved [][]route.RuleConfig
 }
 
-func (r *fakeRules) Rules(context.Context) ([]common.Rule, error) {
-	return append([]common.Rule(nil), r.rules...), nil
+func (r *fakeRules) Rules(context.Context) ([]route.RuleConfig, error) {
+	return append([]route.RuleConfig(nil), r.rules...), nil
 }
 
 // Preview rejects patterns with an unbalanced "(" the way regexp would.
-func (r *fakeRules) Preview(_ context.Context, rules []common.Rule, prompt string) (common.RulesPreview, error) {
+func (r *fakeRules) Preview(_ context.Context, rules []route.RuleConfig, prompt string) (common.RulesPreview, error) {
 	var p common.RulesPreview
 	for i, ru := range rules {
 		if strings.Count(ru.Pattern, "(") != strings.Count(ru.Pattern, ")") {
-			p.Errors = append(p.Errors, common.RuleError{Index: i, Field: "pattern", Msg: "missing closing )"})
+			p.Errors = append(p.Errors, common.RuleError{Index: i, Field: "match", Msg: "missing closing )"})
 		}
 	}
 	if len(p.Errors) > 0 {
@@ -235,7 +235,7 @@ func (r *fakeRules) Preview(_ context.Context, rules []common.Rule, prompt strin
 	return p, nil
 }
 
-func (r *fakeRules) Save(_ context.Context, rules []common.Rule) error {
+func (r *fakeRules) Save(_ context.Context, rules []route.RuleConfig) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.saved = append(r.saved, rules)
@@ -349,9 +349,9 @@ func (fakeSavings) Summary(context.Context) (common.SavingsSummary, error) {
 func allServices() Services {
 	svc, _, _ := fullServices()
 	svc.History = newFakeHistory(40)
-	svc.Rules = &fakeRules{rules: []common.Rule{
-		{Name: "code", Pattern: "(?i)func|class", Weight: 0.3, Tier: "strong"},
-		{Name: "greeting", Pattern: "^(hi|hello)", Weight: -0.4, Tier: "weak"},
+	svc.Rules = &fakeRules{rules: []route.RuleConfig{
+		{Name: "code", Pattern: "(?i)func|class", Tier: "strong"},
+		{Name: "greeting", Keywords: []string{"hi", "hello"}, Weight: -0.4},
 	}}
 	svc.Cache = newFakeCache(30)
 	svc.Eval = fakeEval{}

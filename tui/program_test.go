@@ -72,6 +72,12 @@ func TestProgramEndToEnd(t *testing.T) {
 	waitChan(t, planned)
 	p.Send(ctrl('s'))
 	waitChan(t, answered)
+	// Frames are flushed on the renderer's tick: wait for the answer to be
+	// drawn before resizing and quitting.
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "Paris") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	p.Send(tea.WindowSizeMsg{Width: 120, Height: 40})
 	p.Send(ctrl('c'))
 	select {

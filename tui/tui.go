@@ -33,14 +33,15 @@ type Services = common.Services
 
 // The service interfaces, re-exported so callers need import only tui.
 type (
-	Planner      = common.Planner
-	Models       = common.Models
-	Sender       = common.Sender
-	History      = common.History
-	Rules        = common.Rules
-	CacheBrowser = common.CacheBrowser
-	Savings      = common.Savings
-	Demo         = common.Demo
+	Planner        = common.Planner
+	Models         = common.Models
+	Sender         = common.Sender
+	History        = common.History
+	Rules          = common.Rules
+	CacheBrowser   = common.CacheBrowser
+	CacheEvaluator = common.CacheEvaluator
+	Savings        = common.Savings
+	Demo           = common.Demo
 )
 
 // Options configure one program (one local run or one SSH session).
@@ -61,6 +62,22 @@ type Options struct {
 
 	Logger   *slog.Logger // errors' details; nil discards
 	DebugLog io.Writer    // when set, every message is logged here (PENNY_DEBUG=1)
+}
+
+// Validate reports options New cannot work with. New itself accepts zero
+// values (it applies defaults); Validate is for the caller's config check.
+func (o Options) Validate() error {
+	switch {
+	case strings.TrimSpace(o.Baseline) == "":
+		return errors.New("tui options: baseline model is required")
+	case o.CompletionTokens < 0:
+		return fmt.Errorf("tui options: completion tokens %d is negative", o.CompletionTokens)
+	case o.RequestsPerDay < 0:
+		return fmt.Errorf("tui options: requests per day %d is negative", o.RequestsPerDay)
+	case o.Debounce < 0 || o.Debounce > 2*time.Second:
+		return fmt.Errorf("tui options: debounce %s is outside 0..2s", o.Debounce)
+	}
+	return nil
 }
 
 func (o Options) sendTag() string {

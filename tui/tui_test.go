@@ -34,6 +34,23 @@ func fullServices() (Services, *fakePlanner, *fakeSender) {
 	return Services{Planner: p, Models: fakeModels{}, Sender: s}, p, s
 }
 
+func TestOptionsValidate(t *testing.T) {
+	good := Options{Baseline: "gpt-4o", CompletionTokens: 500, RequestsPerDay: 1000}
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for name, o := range map[string]Options{
+		"no baseline": {CompletionTokens: 1},
+		"negative":    {Baseline: "x", CompletionTokens: -1},
+		"rpd":         {Baseline: "x", RequestsPerDay: -5},
+		"debounce":    {Baseline: "x", Debounce: time.Minute},
+	} {
+		if o.Validate() == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
 func TestCtrlCQuitsFromAnywhere(t *testing.T) {
 	cases := map[string]func(m *Model){
 		"editor":  func(m *Model) {},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/pennyllm/penny/core/embed"
 )
@@ -193,4 +194,29 @@ func JudgeLookup(e embed.Embedder, j Judge) LookupFunc {
 		jd := j.Judge(Text{Prompt: b, Vector: v[1]}, Text{Prompt: a, Vector: v[0]})
 		return jd.Score, jd.Guard == "", nil
 	}
+}
+
+// Text renders the report for `penny eval cache` in text mode: the
+// figures at the threshold, then the sweep, marking the row nearest the
+// threshold. scale names what the threshold is on.
+func (r Report) Text(scale string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "pairs %d (%d positive)   threshold %.2f on %s\n", r.Pairs, r.Positives, r.Threshold, scale)
+	fmt.Fprintf(&b, "precision %.3f   recall %.3f   F1 %.3f   false-hit rate %.3f   AUC %.3f (raw score, before guards)\n", r.Precision, r.Recall, r.F1, r.FalseHitRate, r.AUC)
+	fmt.Fprintf(&b, "served: %d right, %d wrong; missed %d; guards blocked %d pairs\n\n", r.TP, r.FP, r.FN, r.GuardBlocked)
+	fmt.Fprintf(&b, "%9s  %9s  %6s  %6s  %14s\n", "threshold", "precision", "recall", "F1", "false-hit rate")
+	nearest := -1
+	for i, s := range r.Sweep {
+		if nearest < 0 || math.Abs(s.Threshold-r.Threshold) < math.Abs(r.Sweep[nearest].Threshold-r.Threshold) {
+			nearest = i
+		}
+	}
+	for i, s := range r.Sweep {
+		mark := ""
+		if i == nearest {
+			mark = "  ←"
+		}
+		fmt.Fprintf(&b, "%9.2f  %9.3f  %6.3f  %6.3f  %14.3f%s\n", s.Threshold, s.Precision, s.Recall, s.F1, s.FalseHitRate, mark)
+	}
+	return b.String()
 }

@@ -22,6 +22,11 @@ type JudgeOptions struct {
 	// implements it). nil weighs every word 1 and matches words exactly.
 	Lexicon Lexicon
 	Guards  GuardOptions
+	// EmbedderID is the ID of the embedder whose vectors the judge will see.
+	// When it differs from Model.Embedder the judge still works (guards and
+	// lexical features do not depend on it) but its Scale says the score is
+	// uncalibrated for that embedder, so explanations do not overstate it.
+	EmbedderID string
 }
 
 // Calibrated is the default Judge: guards first, then a fitted logistic
@@ -31,6 +36,7 @@ type Calibrated struct {
 	model  ScoreModel
 	lex    Lexicon
 	guards GuardOptions
+	scale  string
 }
 
 var _ Judge = (*Calibrated)(nil)
@@ -44,11 +50,15 @@ func NewJudge(opts JudgeOptions) (*Calibrated, error) {
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("new judge: %w", err)
 	}
-	return &Calibrated{model: m, lex: opts.Lexicon, guards: opts.Guards}, nil
+	scale := ScaleCalibrated
+	if opts.EmbedderID != "" && opts.EmbedderID != m.Embedder {
+		scale += fmt.Sprintf("; fitted for %s, uncalibrated for %s", m.Embedder, opts.EmbedderID)
+	}
+	return &Calibrated{model: m, lex: opts.Lexicon, guards: opts.Guards, scale: scale}, nil
 }
 
 // Scale implements Judge.
-func (j *Calibrated) Scale() string { return ScaleCalibrated }
+func (j *Calibrated) Scale() string { return j.scale }
 
 // Model returns the score model in use.
 func (j *Calibrated) Model() ScoreModel { return j.model }

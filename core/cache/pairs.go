@@ -82,6 +82,11 @@ type PairsStats struct {
 var ErrMalformed = errors.New("malformed pairs row")
 
 // ParsePairs reads labelled pairs; name labels errors and Pair.Origin.
+// Fields are split on tabs and taken verbatim (no CSV quoting: the STS
+// files quote inside sentences, "the battery""s state", and those quotes
+// are part of the text). A UTF-8 byte-order mark and CRLF line ends are
+// accepted. Blank lines are counted and skipped; any other malformed row is
+// an error wrapping ErrMalformed that names file and line.
 func ParsePairs(r io.Reader, name string, opts PairsOptions) ([]Pair, PairsStats, error) {
 	opts = opts.withDefaults()
 	if opts.STSNegative > opts.STSPositive {

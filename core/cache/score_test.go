@@ -100,6 +100,17 @@ func TestDefaultScoreModel(t *testing.T) {
 	}
 }
 
+func TestJudgeScaleNamesUncalibratedEmbedder(t *testing.T) {
+	j, _ := NewJudge(JudgeOptions{EmbedderID: DefaultScoreModel().Embedder})
+	if j.Scale() != ScaleCalibrated {
+		t.Errorf("matching embedder: %q", j.Scale())
+	}
+	j, _ = NewJudge(JudgeOptions{EmbedderID: "openai:text-embedding-3-small"})
+	if !strings.Contains(j.Scale(), "uncalibrated for openai:text-embedding-3-small") {
+		t.Errorf("other embedder: %q", j.Scale())
+	}
+}
+
 func TestNewJudgeRejectsBadModel(t *testing.T) {
 	for _, m := range []ScoreModel{{Weights: []float64{1}}, {Bias: math.NaN(), Weights: make([]float64, len(FeatureNames()))}} {
 		if _, err := NewJudge(JudgeOptions{Model: &m}); err == nil {
@@ -224,5 +235,18 @@ func BenchmarkJudge(b *testing.B) {
 	c := Text{Prompt: "How do I enable two-factor authentication on my GitHub account?", Vector: []float32{0.8, 0.6}}
 	for b.Loop() {
 		j.Judge(q, c)
+	}
+}
+
+func TestReportText(t *testing.T) {
+	r := Summarize([]Scored{{Raw: 0.9, Pass: true, Label: 1}, {Raw: 0.7, Pass: false}, {Raw: 0.3, Pass: true}}, 0.64)
+	out := r.Text("match probability")
+	for _, want := range []string{"pairs 3 (1 positive)", "threshold 0.64 on match probability", "precision 1.000", "0.65", "←", "guards blocked 1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Count(out, "←") != 1 {
+		t.Errorf("threshold row marked %d times", strings.Count(out, "←"))
 	}
 }

@@ -155,11 +155,12 @@ func (p *Planner) Plan(ctx context.Context, prompt string, opt Options) (Plan, e
 	}
 	pl.Cache = res
 
-	pl.Cost = p.project(base, routed, in.Tokens, comp.Text, res, opt)
+	pl.Cost = p.project(base, routed, in.Tokens, comp, res, opt)
 	return pl, nil
 }
 
-func (p *Planner) project(base, routed pricing.Model, promptTokens int, compressed string, res cache.Result, opt Options) Cost {
+func (p *Planner) project(base, routed pricing.Model, promptTokens int, comp compress.Result, res cache.Result, opt Options) Cost {
+	compressed := comp.Text
 	completion := int64(opt.CompletionTokens)
 	baseRat := cost.RequestRat(base, cost.Usage{PromptTokens: int64(promptTokens + chatOverhead), CompletionTokens: completion})
 	optTokens := p.Tokens.ForModel(routed.ID).Count(compressed).Tokens
@@ -169,6 +170,9 @@ func (p *Planner) project(base, routed pricing.Model, promptTokens int, compress
 		optModel = "cache"
 	} else {
 		optRat = cost.RequestRat(routed, cost.Usage{PromptTokens: int64(optTokens + chatOverhead), CompletionTokens: completion})
+		// A summarizing compression pass calls a model of its own; that
+		// cost is part of the optimized plan, not hidden in the savings.
+		optRat.Add(optRat, comp.ExtraCostNanos.Rat())
 	}
 	b, o := money.FromRat(baseRat), money.FromRat(optRat)
 	c := Cost{

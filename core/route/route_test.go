@@ -524,3 +524,31 @@ func TestProjectNanosMatchesCost(t *testing.T) {
 		}
 	}
 }
+
+func TestGroupExcludedFromOwnVote(t *testing.T) {
+	ctx := context.Background()
+	emb := trigramEmbedder{dim: 128}
+	ex := []Example{
+		{Prompt: "alpha beta gamma one", StrongNeeded: true, Group: "A"},
+		{Prompt: "alpha beta gamma two", StrongNeeded: true, Group: "A"},
+		{Prompt: "delta epsilon", Group: "B"},
+	}
+	l, err := NewLearned(ctx, emb, ex, LearnedConfig{K: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRouter(t, DefaultConfig()).WithLearned(l)
+	p, err := r.Prepare(ctx, []Labelled{
+		{Prompt: "alpha beta gamma three", Group: "A", StrongCorrect: true},
+		{Prompt: "alpha beta gamma three", StrongCorrect: true},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.votes[0].value >= p.votes[0].prior {
+		t.Errorf("group A prompt got votes from group A: %+v", p.votes[0])
+	}
+	if p.votes[1].value <= p.votes[1].prior {
+		t.Errorf("ungrouped prompt should see group A's strong votes: %+v", p.votes[1])
+	}
+}

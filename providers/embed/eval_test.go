@@ -43,7 +43,7 @@ func newJudgeAndEmbedder(t testing.TB) (*Local, *cache.Calibrated) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := cache.NewJudge(cache.JudgeOptions{Lexicon: e})
+	j, err := cache.NewJudge(cache.JudgeOptions{Lexicon: e, EmbedderID: e.ID()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/pennyllm/penny/core/ledger"
 	"github.com/pennyllm/penny/core/plan"
 	"github.com/pennyllm/penny/core/pricing"
+	"github.com/pennyllm/penny/core/tokens"
 )
 
 // Deps are the services commands use. main implements it, opening storage
@@ -33,6 +34,8 @@ type Deps interface {
 	Sender(ctx context.Context) (Sender, error)
 	// Ledger is the cost ledger.
 	Ledger(ctx context.Context) (ledger.Store, error)
+	// Tokens counts tokens per model.
+	Tokens() *tokens.Registry
 }
 
 // IO is a command's standard streams.
@@ -84,6 +87,7 @@ func commands() []command {
 		{"scenario", "project a traffic scenario per day and per month", "penny scenario FILE [--json]", runScenario},
 		{"prices", "list the price catalog or import a LiteLLM price map", "penny prices list [--json] | penny prices import FILE", runPrices},
 		{"send", "execute a plan: cache, route, compress, call; record actual cost", "penny send [--model M] [--json] [PROMPT|-]", runSend},
+		{"eval", "measure compression, the cache or the router on labelled data", "penny eval compress FILE... | eval cache --pairs FILE [--threshold T] | eval route --data FILE... [--train FILE...]  [--json]", runEval},
 		{"ledger", "report or export what was sent and what it cost", "penny ledger report [--json] [--days N] [--tag T] | penny ledger export [--format jsonl|csv]", runLedger},
 	}
 }

@@ -44,18 +44,10 @@ type History interface {
 	SetLabel(ctx context.Context, id int64, l history.Label) error
 }
 
-// Rule is one routing rule as the rules table edits it.
-type Rule struct {
-	Name    string
-	Pattern string // regular expression matched against the prompt
-	Weight  float64
-	Tier    string // tier the rule pushes towards; empty = score only
-}
-
 // RuleError points at the field of a rule that does not validate.
 type RuleError struct {
 	Index int    // row in the table
-	Field string // "pattern", "weight", "tier"
+	Field string // "name", "match" (pattern or keywords), "weight", "tier"; "" for the whole rule
 	Msg   string
 }
 
@@ -70,11 +62,14 @@ type RulesPreview struct {
 	Changed     []history.Entry // history items whose route would change
 }
 
-// Rules reads, previews and saves the routing rules.
+// Rules reads, previews and saves the routing rules (the [[route.rules]]
+// of penny.toml). Preview validates the candidate set and, when valid,
+// re-scores prompt and the labelled history under it; Save writes the
+// config file atomically.
 type Rules interface {
-	Rules(ctx context.Context) ([]Rule, error)
-	Preview(ctx context.Context, rules []Rule, prompt string) (RulesPreview, error)
-	Save(ctx context.Context, rules []Rule) error
+	Rules(ctx context.Context) ([]route.RuleConfig, error)
+	Preview(ctx context.Context, rules []route.RuleConfig, prompt string) (RulesPreview, error)
+	Save(ctx context.Context, rules []route.RuleConfig) error
 }
 
 // CacheBrowser browses and edits the response cache; *cache.Cache

@@ -68,6 +68,9 @@ func testPlanner(t testing.TB) *plan.Planner {
 			return
 		}
 		planner = &plan.Planner{Tokens: tokens.NewRegistry(), Catalog: cat, Compressor: squeeze{}, Cache: emptyCache{}, Router: cheapRouter{}}
+		// Load the o200k tables now (seconds under -race), not inside an
+		// SSH session waiting with a timeout.
+		planner.Tokens.ForModel("gpt-4o").Count("warm up")
 	})
 	if plannerErr != nil {
 		t.Fatal(plannerErr)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,7 +114,7 @@ func TestLoad(t *testing.T) {
 	wall := time.Since(start)
 	slices.Sort(lat)
 	slices.Sort(firstPain)
-	t.Logf("sessions %d × %d keystrokes in %s; GOMAXPROCS-visible CPUs: see -cpu", sessions, keys, wall.Round(time.Millisecond))
+	t.Logf("sessions %d × %d keystrokes in %s on GOMAXPROCS=%d", sessions, keys, wall.Round(time.Millisecond), runtime.GOMAXPROCS(0))
 	t.Logf("frame latency: n=%d p50=%s p90=%s p99=%s max=%s", len(lat), pctl(lat, 50), pctl(lat, 90), pctl(lat, 99), pctl(lat, 100))
 	t.Logf("connect to first frame: p50=%s max=%s", pctl(firstPain, 50), pctl(firstPain, 100))
 	t.Logf("errors: %d", len(errs))

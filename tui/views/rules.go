@@ -10,13 +10,14 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/pennyllm/penny/core/route"
 	"github.com/pennyllm/penny/tui/common"
 	"github.com/pennyllm/penny/tui/keys"
 )
 
 type (
 	rulesLoadedMsg struct {
-		rules []common.Rule
+		rules []route.RuleConfig
 		err   error
 	}
 	rulesPreviewMsg struct {
@@ -27,7 +28,7 @@ type (
 	rulesSavedMsg struct{ err error }
 )
 
-var ruleFields = []string{"name", "pattern", "weight", "tier"}
+var ruleFields = []string{"name", "match", "weight", "tier"}
 
 // Rules is the routing rules as an editable table. Every edit re-scores the
 // current prompt and the labelled history through Rules.Preview; an invalid
@@ -36,8 +37,8 @@ type Rules struct {
 	c        *common.Common
 	readOnly bool
 	loaded   bool
-	good     []common.Rule // last valid set: what previews and saves use
-	draft    []common.Rule // what the table shows, possibly invalid
+	good     []route.RuleConfig // last valid set: what previews and saves use
+	draft    []route.RuleConfig // what the table shows, possibly invalid
 	preview  *common.RulesPreview
 	errs     []common.RuleError
 	prompt   string
@@ -178,7 +179,7 @@ func (v *Rules) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, v.edit) && len(v.draft) > 0:
 		v.editing, v.buf = true, cell(v.draft[v.row], v.col)
 	case key.Matches(msg, v.add):
-		v.draft = append(v.draft, common.Rule{Name: fmt.Sprintf("rule-%d", len(v.draft)+1), Pattern: "", Weight: 0.1})
+		v.draft = append(v.draft, route.RuleConfig{Name: fmt.Sprintf("rule-%d", len(v.draft)+1), Keywords: []string{"example"}, Weight: 0.1})
 		v.row, v.list.pos, v.col = len(v.draft)-1, len(v.draft)-1, 1
 		v.dirty = true
 		return v.previewCmd()
@@ -211,8 +212,13 @@ func (v *Rules) apply() tea.Cmd {
 	switch ruleFields[v.col] {
 	case "name":
 		r.Name = v.buf
-	case "pattern":
-		r.Pattern = v.buf
+	case "match":
+		// "words: a, b" edits a keyword rule; anything else is a regex.
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(v.buf), wordsPrefix); ok {
+			r.Pattern, r.Keywords = "", splitWords(rest)
+		} else {
+			r.Pattern, r.Keywords = v.buf, nil
+		}
 	case "weight":
 		f, err := strconv.ParseFloat(strings.TrimSpace(v.buf), 64)
 		if err != nil {
@@ -221,17 +227,33 @@ func (v *Rules) apply() tea.Cmd {
 		}
 		r.Weight = f
 	case "tier":
-		r.Tier = v.buf
+		r.Tier = strings.TrimSpace(v.buf)
 	}
 	v.dirty = true
 	return v.previewCmd()
 }
 
-func cell(r common.Rule, col int) string {
+// wordsPrefix marks a keyword rule in the match column.
+const wordsPrefix = "words:"
+
+func splitWords(s string) []string {
+	var out []string
+	for _, w := range strings.Split(s, ",") {
+		if w = strings.TrimSpace(w); w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func cell(r route.RuleConfig, col int) string {
 	switch col {
 	case 0:
 		return r.Name
 	case 1:
+		if len(r.Keywords) > 0 {
+			return wordsPrefix + " " + strings.Join(r.Keywords, ", ")
+		}
 		return r.Pattern
 	case 2:
 		return strconv.FormatFloat(r.Weight, 'f', -1, 64)
@@ -250,7 +272,7 @@ func (v *Rules) Body(w, h int) string {
 	var b strings.Builder
 	pw := max(10, w-16-8-10-6)
 	widths := []int{16, pw, 8, 10}
-	head := fmt.Sprintf("%-16s %-*s %8s %-10s", "name", pw, "pattern", "weight", "tier")
+	head := fmt.Sprintf("%-16s %-*s %-8s %-10s", "name", pw, "match (regex, or words: a, b)", "weight", "tier")
 	b.WriteString(st.Muted.Render(common.Fit(head, w, 1)[0]) + "\n")
 	tableRows := max(1, min(len(v.draft), h/2))
 	from, to := v.list.window(len(v.draft), tableRows)
@@ -263,7 +285,7 @@ func (v *Rules) Body(w, h int) string {
 			}
 			s := common.Fit(text, widths[c], 1)[0]
 			switch {
-			case v.fieldErr(i, ruleFields[c]) != "":
+			case v.fieldErr(i, ruleFields[c]) != "" || (c == 1 && v.fieldErr(i, "") != ""):
 				s = st.Bad.Render(s)
 			case i == v.row && c == v.col:
 				s = st.Selected.Render(s)

@@ -34,6 +34,7 @@ import (
 	"github.com/pennyllm/penny/core/money"
 	"github.com/pennyllm/penny/core/plan"
 	"github.com/pennyllm/penny/core/pricing"
+	"github.com/pennyllm/penny/core/replay"
 	"github.com/pennyllm/penny/core/route"
 	"github.com/pennyllm/penny/core/send"
 	"github.com/pennyllm/penny/core/tokens"
@@ -249,6 +250,7 @@ type app struct {
 	reg     *registry.Registry
 	sender  *send.Sender
 	batcher interface{ Close(context.Context) error }
+	closers []func() error // caches built for replays
 }
 
 func newApp(g globalFlags, env map[string]string) (*app, error) {
@@ -333,6 +335,9 @@ func (a *app) Close() {
 	}
 	if a.cache != nil {
 		_ = a.cache.Close()
+	}
+	for _, c := range a.closers {
+		_ = c()
 	}
 	if a.db != nil {
 		if err := a.db.Close(); err != nil {
@@ -426,52 +431,147 @@ func (a *app) plannerLocked(ctx context.Context, background bool) (*plan.Planner
 	if err != nil {
 		return nil, err
 	}
-	emb, err := a.embedder()
-	if err != nil {
-		return nil, err
-	}
-	judge, err := cache.NewJudge(cache.JudgeOptions{Lexicon: emb})
-	if err != nil {
-		return nil, fmt.Errorf("cache judge: %w", err)
-	}
-	c, err := cache.New(a.cfg.Cache, storage.NewCacheStore(db), emb, judge, time.Now)
-	if err != nil {
-		return nil, fmt.Errorf("cache: %w", err)
-	}
-	if background {
-		c.Start(context.Background()) // the TUI's first frame must not wait for the index
-	} else if err := c.Load(ctx); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("load cache: %w", err)
-	}
 	reg, err := a.providers()
 	if err != nil {
-		c.Close()
 		return nil, err
 	}
-	learned, err := a.learned(ctx, db, emb)
+	p, c, err := a.buildPlanner(ctx, storage.NewCacheStore(db), reg.Available, background)
 	if err != nil {
-		c.Close()
 		return nil, err
+	}
+	a.planner, a.cache = p, c
+	return p, nil
+}
+
+// buildPlanner wires the stages over a cache store. background loads the
+// cache's entries without waiting (the TUI's first frame must not wait for
+// the index); otherwise they are in memory when it returns.
+func (a *app) buildPlanner(ctx context.Context, store cache.Store, available func(string) bool, background bool) (*plan.Planner, *cache.Cache, error) {
+	emb, err := a.embedder()
+	if err != nil {
+		return nil, nil, err
+	}
+	judge, err := cache.NewJudge(cache.JudgeOptions{Lexicon: emb, EmbedderID: emb.ID()})
+	if err != nil {
+		return nil, nil, fmt.Errorf("cache judge: %w", err)
+	}
+	c, err := cache.New(a.cfg.Cache, store, emb, judge, time.Now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cache: %w", err)
+	}
+	fail := func(err error) (*plan.Planner, *cache.Cache, error) {
+		c.Close()
+		return nil, nil, err
+	}
+	if background {
+		c.Start(context.Background())
+	} else if err := c.Load(ctx); err != nil {
+		return fail(fmt.Errorf("load cache: %w", err))
+	}
+	learned, err := a.learned(ctx, emb)
+	if err != nil {
+		return fail(err)
 	}
 	router, err := route.New(a.cfg.Route, a.cat, learned)
 	if err != nil {
-		c.Close()
-		return nil, fmt.Errorf("router: %w", err)
+		return fail(fmt.Errorf("router: %w", err))
 	}
-	router = router.WithAvailable(reg.Available)
 	comp, err := compress.New(a.cfg.Compress, nil)
 	if err != nil {
-		c.Close()
-		return nil, fmt.Errorf("compressor: %w", err)
+		return fail(fmt.Errorf("compressor: %w", err))
 	}
-	a.cache, a.router = c, router
-	a.planner = &plan.Planner{Tokens: a.toks, Catalog: a.cat, Compressor: comp, Cache: c, Router: router}
-	return a.planner, nil
+	return &plan.Planner{Tokens: a.toks, Catalog: a.cat, Compressor: comp, Cache: c,
+		Router: router.WithAvailable(available)}, c, nil
+}
+
+// Replay implements cli.Deps: the pipeline with a fresh in-memory cache, so
+// simulated answers never reach the real cache, and the simulated provider
+// with no latency; sends are recorded in the real ledger.
+func (a *app) Replay(ctx context.Context) (replay.Planner, replay.Executor, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	db, err := a.store(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	sim, err := registry.New(registry.Config{Offline: true}, a.cat, a.toks, func(string) (string, bool) { return "", false }, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, c, err := a.buildPlanner(ctx, cache.NewMemoryStore(), sim.Available, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := send.New(a.cfg.Send, send.Deps{Catalog: a.cat, Tokens: a.toks, Providers: send.ProviderFunc(sim.Resolve),
+		Ledger: storage.NewLedgerStore(db), Cache: cacheFiller{c}})
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	a.closers = append(a.closers, c.Close)
+	return p, replay.SendExecutor{Sender: s}, nil
+}
+
+// CacheLookup implements cli.Deps for `penny eval cache`: each pair gets a
+// fresh in-memory cache holding only a, asked for b, with the default
+// embedder, judge and guards and threshold 0 (Evaluate applies thresholds).
+func (a *app) CacheLookup(ctx context.Context) (cache.LookupFunc, string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	emb, err := a.embedder()
+	if err != nil {
+		return nil, "", err
+	}
+	judge, err := cache.NewJudge(cache.JudgeOptions{Lexicon: emb, EmbedderID: emb.ID()})
+	if err != nil {
+		return nil, "", err
+	}
+	cfg := a.cfg.Cache
+	cfg.Threshold, cfg.Overrides = 0, nil
+	scope := cache.Scope{Model: a.cfg.BaselineModel}
+	return func(ctx context.Context, x, y string) (float64, bool, error) {
+		c, err := cache.New(cfg, cache.NewMemoryStore(), emb, judge, time.Now)
+		if err != nil {
+			return 0, false, err
+		}
+		defer c.Close()
+		if err := c.Load(ctx); err != nil {
+			return 0, false, err
+		}
+		if _, err := c.Put(ctx, cache.Request{Prompt: x, Scope: scope}, "(answer to a)", cache.Meta{}); err != nil {
+			return 0, false, err
+		}
+		res, err := c.Lookup(ctx, cache.Request{Prompt: y, Scope: scope})
+		if err != nil {
+			return 0, false, err
+		}
+		return res.Similarity, res.Outcome == cache.ExactHit || res.Outcome == cache.SemanticHit, nil
+	}, judge.Scale(), nil
+}
+
+// EvalRouter implements cli.Deps for `penny eval route`.
+func (a *app) EvalRouter(ctx context.Context, examples []route.Example) (*route.Router, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var learned *route.Learned
+	if len(examples) > 0 {
+		emb, err := a.embedder()
+		if err != nil {
+			return nil, err
+		}
+		if learned, err = route.NewLearned(ctx, emb, examples, a.cfg.Route.Learned); err != nil {
+			return nil, fmt.Errorf("learned signal: %w", err)
+		}
+	}
+	return route.New(a.cfg.Route, a.cat, learned)
 }
 
 // learned builds the router's k-NN signal from history the user labelled.
-func (a *app) learned(ctx context.Context, db *storage.DB, emb *embed.Local) (*route.Learned, error) {
+func (a *app) learned(ctx context.Context, emb *embed.Local) (*route.Learned, error) {
+	db, err := a.store(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := db.ListHistory(ctx, history.Query{Labelled: true, Limit: 100_000})
 	if err != nil {
 		return nil, err

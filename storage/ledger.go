@@ -22,7 +22,8 @@ var _ ledger.Store = (*LedgerStore)(nil)
 const ledgerColumns = `id, at_unix_ns, user_name, tag, baseline_model, model, response_model, provider, tier,
 	cache_outcome, cache_entry_id, scope, projected_prompt_tokens, projected_completion_tokens,
 	prompt_tokens, completion_tokens, cached_prompt_tokens, usage_known, projected_nanos, actual_nanos,
-	baseline_nanos, reserved_nanos, latency_ms, simulated, status, error`
+	baseline_nanos, reserved_nanos, latency_ms, simulated, status, error,
+	saved_cache_nanos, saved_routing_nanos, saved_compression_nanos, saved_discount_nanos`
 
 // Append stores r (its ID is ignored) and returns the new row's id.
 func (s *LedgerStore) Append(ctx context.Context, r ledger.Record) (int64, error) {
@@ -33,12 +34,13 @@ func (s *LedgerStore) Append(ctx context.Context, r ledger.Record) (int64, error
 		r.Status = ledger.StatusOK
 	}
 	res, err := s.db.sql.ExecContext(ctx, `INSERT INTO ledger (`+strings.TrimPrefix(ledgerColumns, "id, ")+`)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		r.Time.UnixNano(), r.User, r.Tag, r.BaselineModel, r.Model, r.ResponseModel, r.Provider, r.Tier,
 		r.CacheOutcome, r.CacheEntryID, r.Scope, r.ProjectedPromptTokens, r.ProjectedCompletionTokens,
 		r.PromptTokens, r.CompletionTokens, r.CachedPromptTokens, r.UsageKnown, int64(r.ProjectedNanos),
 		int64(r.ActualNanos), int64(r.BaselineNanos), int64(r.ReservedNanos), r.LatencyMS, r.Simulated,
-		string(r.Status), r.Error)
+		string(r.Status), r.Error,
+		int64(r.Saved.Cache), int64(r.Saved.Routing), int64(r.Saved.Compression), int64(r.Saved.Discount))
 	if err != nil {
 		return 0, wrapErr("ledger append", err)
 	}
@@ -104,7 +106,8 @@ func scanRecord(rows *sql.Rows) (ledger.Record, error) {
 	err := rows.Scan(&r.ID, &at, &r.User, &r.Tag, &r.BaselineModel, &r.Model, &r.ResponseModel, &r.Provider,
 		&r.Tier, &r.CacheOutcome, &r.CacheEntryID, &r.Scope, &r.ProjectedPromptTokens,
 		&r.ProjectedCompletionTokens, &r.PromptTokens, &r.CompletionTokens, &r.CachedPromptTokens,
-		&r.UsageKnown, &proj, &act, &base, &resv, &r.LatencyMS, &r.Simulated, &status, &r.Error)
+		&r.UsageKnown, &proj, &act, &base, &resv, &r.LatencyMS, &r.Simulated, &status, &r.Error,
+		&r.Saved.Cache, &r.Saved.Routing, &r.Saved.Compression, &r.Saved.Discount)
 	if err != nil {
 		return r, err
 	}

@@ -13,13 +13,13 @@ import (
 
 // seededStore is a memStore holding n entries with clustered random 100-d
 // vectors and short prompts, written directly (Insert would be O(n) each).
-func seededStore(n int) (*memStore, [][]float32) {
+func seededStore(n int) (*MemoryStore, [][]float32) {
 	r := rand.New(rand.NewPCG(7, 8))
 	centres := make([][]float32, 200)
 	for i := range centres {
 		centres[i] = randVec(r, 100, nil, 0)
 	}
-	s := newMemStore()
+	s := NewMemoryStore()
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var vecs [][]float32
 	for i := range n + 1000 {
@@ -33,6 +33,7 @@ func seededStore(n int) (*memStore, [][]float32) {
 		s.rows[s.next] = Entry{ID: s.next, Key: ExactKey(Request{Prompt: p, Scope: gpt}), Scope: gpt, Prompt: p,
 			Embedder: "vec-100", Dim: 100, Vector: v, CreatedAt: base.Add(time.Duration(i)), LastUsed: base.Add(time.Duration(i))}
 		s.resp[s.next] = "r"
+		s.byKey[s.rows[s.next].Key] = s.next
 	}
 	return s, vecs
 }

@@ -120,3 +120,33 @@ func (c Config) ThresholdFor(s Scope) float64 {
 	}
 	return c.Threshold
 }
+
+// ConfigTOML is the commented [cache] section of the default penny.toml.
+// TestConfigTOML decodes it and checks it equals DefaultConfig.
+const ConfigTOML = `[cache]
+# Serve repeated and near-repeated prompts from earlier answers.
+enabled = true
+# How long an entry may be served after it was stored ("0s" = never expires).
+# A hit does not extend it. Pinned entries never expire.
+ttl = "24h"
+# At most this many entries. The least recently used unpinned entry (last hit,
+# or insert when never hit) is evicted first; pinned entries are never evicted.
+max_entries = 100000
+# Semantic threshold, on the judge's scale (named next to every similarity).
+# 0.0 is a placeholder until the default is chosen from measured precision/recall.
+threshold = 0.0
+# Neighbours shown, each with its own reason, with every lookup.
+top_k = 3
+# Per scope: exact scan below this many entries, HNSW graph above (the graph
+# starts building at half this size, in the background).
+index_switch_over = 10000
+# Reuse answers for requests with temperature > 0 (off: a sampled answer is
+# one draw among many, and the caller asked for variety).
+allow_nonzero_temperature = false
+# Longer prompts bypass the cache (reason "ineligible").
+max_prompt_bytes = 32768
+# Thresholds per model and/or tenant; the first matching override wins.
+# [[cache.threshold_override]]
+# model = "gpt-4o"
+# threshold = 0.95
+`

@@ -1,9 +1,12 @@
 package cache
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/BurntSushi/toml"
 )
 
 func TestNormalize(t *testing.T) {
@@ -116,5 +119,31 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if err := d.UnmarshalText([]byte("soon")); err == nil {
 		t.Fatal("bad duration accepted")
+	}
+}
+
+func TestConfigTOML(t *testing.T) {
+	var f struct {
+		Cache Config `toml:"cache"`
+	}
+	f.Cache = Config{} // every default must come from the text
+	md, err := toml.Decode(ConfigTOML, &f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := md.Undecoded(); len(u) > 0 {
+		t.Fatalf("unknown keys %v", u)
+	}
+	if !reflect.DeepEqual(f.Cache, DefaultConfig()) {
+		t.Fatalf("ConfigTOML decodes to\n%+v\nDefaultConfig is\n%+v", f.Cache, DefaultConfig())
+	}
+	var o struct {
+		Cache Config `toml:"cache"`
+	}
+	if _, err := toml.Decode("[cache]\nttl = \"90m\"\n[[cache.threshold_override]]\nmodel = \"m\"\nthreshold = 0.9\n", &o); err != nil {
+		t.Fatal(err)
+	}
+	if time.Duration(o.Cache.TTL) != 90*time.Minute || len(o.Cache.Overrides) != 1 || o.Cache.Overrides[0].Model != "m" {
+		t.Fatalf("decoded %+v", o.Cache)
 	}
 }

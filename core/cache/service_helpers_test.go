@@ -78,127 +78,20 @@ func digits(s string) string {
 	return strings.Join(ds, ",")
 }
 
-// memStore is an in-memory Store for core tests; storage/cache_test.go
-// tests the SQLite one against the same expectations.
-type memStore struct {
-	mu       sync.Mutex
-	next     int64
-	rows     map[int64]Entry
-	resp     map[int64]string
-	loadGate chan struct{} // when set, Load waits for it to close
+// gatedStore is a MemoryStore whose Load waits for gate to close, to test
+// lookups while the cache is still loading.
+type gatedStore struct {
+	*MemoryStore
+	gate chan struct{}
 }
 
-func newMemStore() *memStore {
-	return &memStore{rows: map[int64]Entry{}, resp: map[int64]string{}}
-}
-
-func (m *memStore) Load(ctx context.Context, fn func(Entry) error) error {
-	if m.loadGate != nil {
-		select {
-		case <-m.loadGate:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+func (g *gatedStore) Load(ctx context.Context, fn func(Entry) error) error {
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	m.mu.Lock()
-	rows := make([]Entry, 0, len(m.rows))
-	for _, e := range m.rows {
-		rows = append(rows, e)
-	}
-	m.mu.Unlock()
-	for _, e := range rows {
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (m *memStore) Get(_ context.Context, key string) (Entry, string, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for id, e := range m.rows {
-		if e.Key == key {
-			return e, m.resp[id], true, nil
-		}
-	}
-	return Entry{}, "", false, nil
-}
-
-func (m *memStore) Response(_ context.Context, id int64) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r, ok := m.resp[id]
-	if !ok {
-		return "", ErrNotFound
-	}
-	return r, nil
-}
-
-func (m *memStore) Insert(_ context.Context, e Entry, response string) (int64, int64, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var replaced int64
-	for id, old := range m.rows {
-		if old.Key == e.Key {
-			replaced = id
-			delete(m.rows, id)
-			delete(m.resp, id)
-		}
-	}
-	m.next++
-	e.ID = m.next
-	m.rows[e.ID] = e
-	m.resp[e.ID] = response
-	return e.ID, replaced, nil
-}
-
-func (m *memStore) Touch(_ context.Context, id int64, at time.Time, hits int64) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e := m.rows[id]
-	e.LastUsed, e.Hits = at, hits
-	m.rows[id] = e
-	return nil
-}
-
-func (m *memStore) SetPinned(_ context.Context, id int64, p bool) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e := m.rows[id]
-	e.Pinned = p
-	m.rows[id] = e
-	return nil
-}
-
-func (m *memStore) Delete(_ context.Context, ids ...int64) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, id := range ids {
-		delete(m.rows, id)
-		delete(m.resp, id)
-	}
-	return nil
-}
-
-func (m *memStore) DeleteAll(context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.rows = map[int64]Entry{}
-	m.resp = map[int64]string{}
-	return nil
-}
-
-func (m *memStore) SetVector(_ context.Context, id int64, emb string, v []float32) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e, ok := m.rows[id]
-	if !ok {
-		return ErrNotFound
-	}
-	e.Embedder, e.Dim, e.Vector = emb, len(v), v
-	m.rows[id] = e
-	return nil
+	return g.MemoryStore.Load(ctx, fn)
 }
 
 // fakeClock is an injectable clock.
@@ -229,7 +122,7 @@ func testConfig() Config {
 func newTestCache(t testing.TB, cfg Config, store Store, clock *fakeClock) *Cache {
 	t.Helper()
 	if store == nil {
-		store = newMemStore()
+		store = NewMemoryStore()
 	}
 	if clock == nil {
 		clock = newClock()

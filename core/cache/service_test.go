@@ -227,7 +227,7 @@ func TestEmptyAndBypass(t *testing.T) {
 }
 
 func TestEmbedderChangedAndReembed(t *testing.T) {
-	store := newMemStore()
+	store := NewMemoryStore()
 	clk := newClock()
 	old, err := New(testConfig(), store, &bowEmbedder{id: "old-v1", dim: 32}, cosJudge{}, clk.Now)
 	if err != nil {
@@ -263,10 +263,10 @@ func TestEmbedderChangedAndReembed(t *testing.T) {
 }
 
 func TestLoadingExactWorks(t *testing.T) {
-	store := newMemStore()
-	seed := newTestCache(t, testConfig(), store, nil)
+	mem := NewMemoryStore()
+	seed := newTestCache(t, testConfig(), mem, nil)
 	put(t, seed, "what time zone is tokyo in", gpt)
-	store.loadGate = make(chan struct{})
+	store := &gatedStore{MemoryStore: mem, gate: make(chan struct{})}
 	c, err := New(testConfig(), store, &bowEmbedder{id: "bow-v1", dim: 64}, cosJudge{}, newClock().Now)
 	if err != nil {
 		t.Fatal(err)
@@ -282,7 +282,7 @@ func TestLoadingExactWorks(t *testing.T) {
 	if r := lookup(t, c, "what time zone is tokyo in today", gpt); r.Outcome != Miss || r.Reason != ReasonLoading {
 		t.Fatalf("semantic during load: %+v", r)
 	}
-	close(store.loadGate)
+	close(store.gate)
 	if err := c.WaitLoaded(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func TestLoadingExactWorks(t *testing.T) {
 }
 
 func TestNotStarted(t *testing.T) {
-	c, err := New(testConfig(), newMemStore(), &bowEmbedder{id: "e", dim: 8}, cosJudge{}, nil)
+	c, err := New(testConfig(), NewMemoryStore(), &bowEmbedder{id: "e", dim: 8}, cosJudge{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,6 +53,11 @@ type Record struct {
 	BaselineNanos  money.Nanos `json:"baseline_nanos"`  // what the baseline model would have cost for the plan
 	ReservedNanos  money.Nanos `json:"reserved_nanos"`  // the budget hold (maximum cost); 0 on hits and without budgets
 
+	// Saved splits BaselineNanos − ActualNanos between the strategies (see
+	// plan.Attribution; Discount is the provider's prompt-cache discount).
+	// They add up exactly to the saving; failures and refusals save nothing.
+	Saved Saved `json:"saved"`
+
 	LatencyMS int64  `json:"latency_ms"`
 	Simulated bool   `json:"simulated"`
 	Status    Status `json:"status"`
@@ -68,6 +73,17 @@ func (r Record) Sent() bool {
 func (r Record) Hit() bool {
 	return r.CacheOutcome == "exact_hit" || r.CacheOutcome == "semantic_hit"
 }
+
+// Saved is a record's saving by strategy, in nanos.
+type Saved struct {
+	Cache       money.Nanos `json:"cache_nanos"`
+	Routing     money.Nanos `json:"routing_nanos"`
+	Compression money.Nanos `json:"compression_nanos"`
+	Discount    money.Nanos `json:"discount_nanos"` // provider-side prompt caching
+}
+
+// Total is the whole saving.
+func (s Saved) Total() money.Nanos { return s.Cache + s.Routing + s.Compression + s.Discount }
 
 // Filter selects records. Zero fields select everything.
 type Filter struct {

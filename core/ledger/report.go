@@ -37,6 +37,16 @@ type Totals struct {
 	Baseline         Amount  `json:"baseline"` // what the baseline model would have cost for the same completed requests
 	Savings          Amount  `json:"savings"`  // baseline - actual
 	SavingsPct       float64 `json:"savings_pct"`
+	// ByStrategy splits Savings: cache, routing, compression, provider
+	// discounts. The parts add up to Savings.
+	ByStrategy []StrategyAmount `json:"by_strategy"`
+	saved      Saved
+}
+
+// StrategyAmount is one strategy's part of the savings.
+type StrategyAmount struct {
+	Strategy string `json:"strategy"`
+	Amount
 }
 
 // ModelRow is the totals of one routed model ("cache" for hits).
@@ -163,6 +173,10 @@ func (t *Totals) add(r Record) {
 	t.Actual.Nanos += r.ActualNanos
 	t.Projected.Nanos += r.ProjectedNanos
 	t.Baseline.Nanos += r.BaselineNanos
+	t.saved.Cache += r.Saved.Cache
+	t.saved.Routing += r.Saved.Routing
+	t.saved.Compression += r.Saved.Compression
+	t.saved.Discount += r.Saved.Discount
 }
 
 func (t *Totals) finish() {
@@ -175,6 +189,10 @@ func (t *Totals) finish() {
 	}
 	if t.Baseline.Nanos > 0 {
 		t.SavingsPct = 100 * float64(t.Savings.Nanos) / float64(t.Baseline.Nanos)
+	}
+	t.ByStrategy = []StrategyAmount{
+		{"cache", amount(t.saved.Cache)}, {"routing", amount(t.saved.Routing)},
+		{"compression", amount(t.saved.Compression)}, {"provider discounts", amount(t.saved.Discount)},
 	}
 }
 
@@ -275,6 +293,9 @@ func (r Report) WriteText(w io.Writer) error {
 	ew.printf("  tokens    %d prompt (%d cached), %d completion\n", t.PromptTokens, t.CachedTokens, t.CompletionTokens)
 	ew.printf("  cost      actual %s, projected %s, baseline %s\n", t.Actual.Nanos, t.Projected.Nanos, t.Baseline.Nanos)
 	ew.printf("  savings   %s (%.1f%% of baseline)\n", t.Savings.Nanos, t.SavingsPct)
+	for _, st := range t.ByStrategy {
+		ew.printf("            %-18s %s\n", st.Strategy, st.Nanos)
+	}
 	if p := r.Projection; p.Samples > 0 {
 		ew.printf("  projection error over %d calls: mean %+.1f%%, mean |error| %.1f%% (%s total); completion tokens off by %.0f on average, prompt tokens by %.1f\n",
 			p.Samples, p.MeanPct, p.MeanAbsPct, signed(p.Total.Nanos), p.CompletionTokensMeanAbs, p.PromptTokensMeanAbs)

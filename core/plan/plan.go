@@ -57,10 +57,36 @@ type Cost struct {
 	OptimizedNanos          int64    `json:"optimized_nanos"`
 	CompletionTokensAssumed int      `json:"completion_tokens_assumed"`
 	OptimizedPromptTokens   int      `json:"optimized_prompt_tokens"` // compressed prompt, counted with the routed model's tokenizer
+	RoutedPromptTokens      int      `json:"routed_prompt_tokens"`    // original prompt, counted with the routed model's tokenizer
 	RequestsPerDay          int64    `json:"requests_per_day"`
 	BaselinePerMonthUSD     float64  `json:"baseline_per_month_usd"`
 	OptimizedPerMonthUSD    float64  `json:"optimized_per_month_usd"`
 	Assumptions             []string `json:"assumptions"`
+	// Attribution splits SavingsUSD between the strategies.
+	Attribution Attribution `json:"attribution"`
+}
+
+// Attribution is a saving split by strategy, applied in the order of the
+// scenario arithmetic — cache, then routing, then compression — each
+// credited with the difference it makes on top of the ones before, so the
+// parts add up exactly to baseline − optimized. With B the baseline model
+// on the original prompt, R the routed model on the original prompt and O
+// the routed model on the compressed prompt: a cache hit saves B; otherwise
+// routing saves B − R and compression R − O. A strategy that made the
+// request dearer (a pricier model, a summary that cost more than it saved)
+// shows a negative share rather than being hidden.
+type Attribution struct {
+	CacheNanos       int64 `json:"cache_nanos"`
+	RoutingNanos     int64 `json:"routing_nanos"`
+	CompressionNanos int64 `json:"compression_nanos"`
+}
+
+// Attribute splits baseline − optimized as Attribution documents.
+func Attribute(baseline, routedFull, optimized money.Nanos, hit bool) Attribution {
+	if hit {
+		return Attribution{CacheNanos: int64(baseline - optimized)}
+	}
+	return Attribution{RoutingNanos: int64(baseline - routedFull), CompressionNanos: int64(routedFull - optimized)}
 }
 
 // Plan is the answer to "what will this prompt cost, and what would the
@@ -155,18 +181,32 @@ func (p *Planner) Plan(ctx context.Context, prompt string, opt Options) (Plan, e
 	}
 	pl.Cache = res
 
-	pl.Cost = p.project(base, routed, in.Tokens, comp, res, opt)
+	pl.Cost = p.project(base, routed, prompt, in.Tokens, comp, res, opt)
 	return pl, nil
 }
 
-func (p *Planner) project(base, routed pricing.Model, promptTokens int, comp compress.Result, res cache.Result, opt Options) Cost {
+func (p *Planner) project(base, routed pricing.Model, prompt string, promptTokens int, comp compress.Result, res cache.Result, opt Options) Cost {
 	compressed := comp.Text
 	completion := int64(opt.CompletionTokens)
 	baseRat := cost.RequestRat(base, cost.Usage{PromptTokens: int64(promptTokens + chatOverhead), CompletionTokens: completion})
-	optTokens := p.Tokens.ForModel(routed.ID).Count(compressed).Tokens
+	routedCounter := p.Tokens.ForModel(routed.ID)
+	optTokens := routedCounter.Count(compressed).Tokens
+	// The original prompt under the routed model's tokenizer prices R, the
+	// routing counterfactual; most often it is a count already made.
+	var routedTokens int
+	switch {
+	case routed.ID == base.ID:
+		routedTokens = promptTokens
+	case compressed == prompt:
+		routedTokens = optTokens
+	default:
+		routedTokens = routedCounter.Count(prompt).Tokens
+	}
+	routedFull := cost.Request(routed, cost.Usage{PromptTokens: int64(routedTokens + chatOverhead), CompletionTokens: completion})
 	optRat := new(big.Rat)
 	optModel := routed.ID
-	if res.Outcome == cache.ExactHit || res.Outcome == cache.SemanticHit {
+	hit := res.Outcome == cache.ExactHit || res.Outcome == cache.SemanticHit
+	if hit {
 		optModel = "cache"
 	} else {
 		optRat = cost.RequestRat(routed, cost.Usage{PromptTokens: int64(optTokens + chatOverhead), CompletionTokens: completion})
@@ -179,7 +219,8 @@ func (p *Planner) project(base, routed pricing.Model, promptTokens int, comp com
 		BaselineModel: base.ID, OptimizedModel: optModel,
 		BaselineUSD: b.USD(), OptimizedUSD: o.USD(), SavingsUSD: (b - o).USD(),
 		BaselineNanos: int64(b), OptimizedNanos: int64(o),
-		CompletionTokensAssumed: opt.CompletionTokens, OptimizedPromptTokens: optTokens,
+		CompletionTokensAssumed: opt.CompletionTokens, OptimizedPromptTokens: optTokens, RoutedPromptTokens: routedTokens,
+		Attribution:          Attribute(b, routedFull, o, hit),
 		RequestsPerDay:       opt.RequestsPerDay,
 		BaselinePerMonthUSD:  cost.PerMonth(baseRat, opt.RequestsPerDay).USD(),
 		OptimizedPerMonthUSD: cost.PerMonth(optRat, opt.RequestsPerDay).USD(),

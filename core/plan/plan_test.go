@@ -136,3 +136,35 @@ func TestPlanRejectsBadInput(t *testing.T) {
 		t.Errorf("unknown routed model: %v", err)
 	}
 }
+
+// The attribution parts add up exactly to the savings, and each strategy
+// gets the difference it makes: halving the prompt is compression's saving,
+// the cheaper model routing's.
+func TestPlanAttributionAddsUp(t *testing.T) {
+	p := planner(t, &fakeCache{}, "gpt-4o-mini")
+	prompt := strings.Repeat("Summarize the quarterly revenue figures for the board. ", 30)
+	pl, err := p.Plan(context.Background(), prompt, Options{Baseline: "gpt-4o", CompletionTokens: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := pl.Cost.Attribution
+	if sum := a.CacheNanos + a.RoutingNanos + a.CompressionNanos; sum != pl.Cost.BaselineNanos-pl.Cost.OptimizedNanos {
+		t.Fatalf("attribution %+v sums to %d, savings are %d", a, sum, pl.Cost.BaselineNanos-pl.Cost.OptimizedNanos)
+	}
+	reg := tokens.NewRegistry()
+	full := reg.ForModel("gpt-4o-mini").Count(prompt).Tokens
+	if pl.Cost.RoutedPromptTokens != full {
+		t.Errorf("routed prompt tokens = %d, want %d", pl.Cost.RoutedPromptTokens, full)
+	}
+	wantCompression := int64(full-pl.Cost.OptimizedPromptTokens) * 150 // gpt-4o-mini input $0.15/M = 150 nanos/token
+	if a.CompressionNanos != wantCompression || a.CacheNanos != 0 || a.RoutingNanos <= 0 {
+		t.Errorf("attribution = %+v, want compression %d", a, wantCompression)
+	}
+	hit, err := planner(t, &fakeCache{hit: true}, "gpt-4o-mini").Plan(context.Background(), prompt, Options{Baseline: "gpt-4o", CompletionTokens: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hit.Cost.Attribution != (Attribution{CacheNanos: hit.Cost.BaselineNanos}) {
+		t.Errorf("hit attribution = %+v", hit.Cost.Attribution)
+	}
+}

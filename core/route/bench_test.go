@@ -53,26 +53,34 @@ func benchRules() []RuleConfig {
 
 // BenchmarkScore2000Tokens measures Route without a learned signal (the
 // embedding is the only part excluded from the 50 µs budget) on a
-// 2,000-token prompt, with four rules configured.
+// 2,000-token prompt: with the default configuration, and with four user
+// rules (two keyword lists, two case-insensitive regexps).
 func BenchmarkScore2000Tokens(b *testing.B) {
-	cfg := DefaultConfig()
-	cfg.Rules = benchRules()
-	r := newRouter(b, cfg)
-	req := Request{Prompt: benchPrompt(2000), PromptTokens: 2000, CompletionTokens: 500, Turns: 3}
-	ctx := context.Background()
-	b.SetBytes(int64(len(req.Prompt)))
-	b.ReportAllocs()
-	start := cpuTime()
-	for b.Loop() {
-		if _, err := r.Route(ctx, req); err != nil {
-			b.Fatal(err)
-		}
+	for _, bc := range []struct {
+		name  string
+		rules []RuleConfig
+	}{{"default", nil}, {"4rules", benchRules()}} {
+		b.Run(bc.name, func(b *testing.B) {
+			cfg := DefaultConfig()
+			cfg.Rules = bc.rules
+			r := newRouter(b, cfg)
+			req := Request{Prompt: benchPrompt(2000), PromptTokens: 2000, CompletionTokens: 500, Turns: 3}
+			ctx := context.Background()
+			b.SetBytes(int64(len(req.Prompt)))
+			b.ReportAllocs()
+			start := cpuTime()
+			for b.Loop() {
+				if _, err := r.Route(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportCPU(b, start)
+		})
 	}
-	reportCPU(b, start)
 }
 
-// BenchmarkScoreOnly2000Tokens is the score alone (signals and rules, with
-// the explanation), without tier, model and alternatives.
+// BenchmarkScoreOnly2000Tokens is the score alone (signals and the four
+// rules, with the explanation), without tier, model and alternatives.
 func BenchmarkScoreOnly2000Tokens(b *testing.B) {
 	cfg := DefaultConfig()
 	cfg.Rules = benchRules()

@@ -102,18 +102,20 @@ func ascii(s string) bool {
 // so a case-folded ASCII literal occurs in foldText(t) whenever a
 // case-insensitive match of it occurs in t.
 func foldText(t string) string {
-	need := false
+	upper, nonASCII := false, false
 	for i := 0; i < len(t); i++ {
-		if c := t[i]; c >= 'A' && c <= 'Z' || c >= utf8.RuneSelf {
-			need = true
-			break
+		if c := t[i]; c >= utf8.RuneSelf {
+			nonASCII = true
+		} else if c >= 'A' && c <= 'Z' {
+			upper = true
 		}
 	}
-	if !need {
+	if nonASCII {
+		t = strings.ReplaceAll(t, "\u212a", "k")
+		t = strings.ReplaceAll(t, "\u017f", "s")
+	} else if !upper {
 		return t
 	}
-	t = strings.ReplaceAll(t, "\u212a", "k")
-	t = strings.ReplaceAll(t, "\u017f", "s")
 	b := []byte(t)
 	for i, c := range b {
 		b[i] = lowerByte[c]

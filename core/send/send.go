@@ -259,6 +259,12 @@ func (s *Sender) Send(ctx context.Context, pl plan.Plan, opt Options, onDelta fu
 			out.Response = Response{Text: text}
 			out.Cache = CacheInfo{Outcome: res.Outcome, EntryID: entry}
 			rec.CacheOutcome, rec.CacheEntryID = string(res.Outcome), entry
+			// What the baseline would have cost for this very answer: the
+			// cached text's length stands in for the completion.
+			if b, ok := s.baseline(pl, scope, text, 0); ok {
+				rec.BaselineNanos, out.Cost.BaselineNanos = b, b
+			}
+			rec.Saved = ledger.Saved{Cache: rec.BaselineNanos}
 			if onDelta != nil && text != "" {
 				onDelta(text)
 			}
@@ -368,6 +374,8 @@ func (s *Sender) call(ctx context.Context, pl plan.Plan, scope cache.Scope, creq
 	rec.ResponseModel, rec.Simulated = resp.Model, resp.Simulated
 	rec.PromptTokens, rec.CompletionTokens, rec.CachedPromptTokens = u.PromptTokens, u.CompletionTokens, u.CachedPromptTokens
 	rec.UsageKnown, rec.ActualNanos = u.Reported, actual
+	s.attribute(&rec, pl, scope, priced, u, resp.Text)
+	out.Cost.BaselineNanos = rec.BaselineNanos
 
 	var notRecorded []string
 	if s.d.Budget != nil {
@@ -480,6 +488,44 @@ func (s *Sender) finish(ctx context.Context, out *Outcome, rec ledger.Record, st
 	}
 	out.LedgerID = id
 	return *out, nil
+}
+
+// baseline prices the plan's prompt (with the system prompt, if any) on the
+// baseline model with a completion as long as text in the baseline's
+// tokenizer, or completion tokens when text is empty.
+func (s *Sender) baseline(pl plan.Plan, scope cache.Scope, text string, completion int64) (money.Nanos, bool) {
+	base, ok := s.d.Catalog.Lookup(pl.Cost.BaselineModel)
+	if !ok {
+		return 0, false
+	}
+	counter := s.d.Tokens.ForModel(base.ID)
+	prompt := int64(pl.Input.Tokens + pl.Input.OverheadTokens)
+	if scope.System != "" {
+		prompt += int64(counter.Count(scope.System).Tokens + systemFraming)
+	}
+	if text != "" {
+		completion = int64(counter.Count(text).Tokens)
+	}
+	return cost.Request(base, cost.Usage{PromptTokens: prompt, CompletionTokens: completion}), true
+}
+
+// attribute re-prices the baseline with the real answer and splits the
+// saving, baseline − actual, between the strategies (plan.Attribution's
+// order): compression is the prompt tokens it removed at the routed model's
+// input price, the provider's prompt-cache discount is what the call would
+// have cost at full price minus what it cost, and routing is the rest of
+// the difference to the baseline. The parts add up to the saving exactly.
+func (s *Sender) attribute(rec *ledger.Record, pl plan.Plan, scope cache.Scope, m pricing.Model, u Usage, text string) {
+	if b, ok := s.baseline(pl, scope, text, u.CompletionTokens); ok {
+		rec.BaselineNanos = b
+	}
+	full := cost.Request(m, cost.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens})
+	compression := m.Input.Cost(int64(pl.Cost.RoutedPromptTokens - pl.Cost.OptimizedPromptTokens))
+	rec.Saved = ledger.Saved{
+		Discount:    full - rec.ActualNanos,
+		Compression: compression,
+		Routing:     rec.BaselineNanos - (full + compression),
+	}
 }
 
 // recordFailure writes a failed or refused send; its own failure is only a

@@ -236,9 +236,15 @@ func TestMissCallsRoutedModelAndRecordsEverything(t *testing.T) {
 		t.Errorf("max_tokens %d: the cap held for (%d) must be sent", req.MaxTokens, m.MaxOutput)
 	}
 	wantActual := cost.Request(m, cost.Usage{PromptTokens: 30, CompletionTokens: 8})
+	// The baseline is re-priced with the real answer's length (in the
+	// baseline model's tokens), not the assumed completion.
+	base, _ := e.cat.Lookup("gpt-4o")
+	baseCounter := tokens.NewRegistry().ForModel("gpt-4o")
+	wantBase := cost.Request(base, cost.Usage{PromptTokens: int64(pl.Input.Tokens + pl.Input.OverheadTokens),
+		CompletionTokens: int64(baseCounter.Count(out.Response.Text).Tokens)})
 	if out.Cost.ActualNanos != wantActual || out.Cost.ProjectedNanos != money.Nanos(pl.Cost.OptimizedNanos) ||
-		out.Cost.BaselineNanos != money.Nanos(pl.Cost.BaselineNanos) {
-		t.Errorf("cost %+v, want actual %d", out.Cost, wantActual)
+		out.Cost.BaselineNanos != wantBase {
+		t.Errorf("cost %+v, want actual %d, baseline %d", out.Cost, wantActual, wantBase)
 	}
 	wantHold := cost.Request(m, cost.Usage{PromptTokens: int64(pl.Cost.OptimizedPromptTokens + pl.Input.OverheadTokens),
 		CompletionTokens: int64(m.MaxOutput)})
@@ -257,6 +263,9 @@ func TestMissCallsRoutedModelAndRecordsEverything(t *testing.T) {
 	}
 	if len(e.ledger.recs) != 1 {
 		t.Fatalf("%d ledger records", len(e.ledger.recs))
+	}
+	if saved := e.ledger.recs[0].Saved; saved.Total() != wantBase-wantActual || saved.Cache != 0 || saved.Discount != 0 {
+		t.Errorf("saved %+v, want a split of %d", saved, wantBase-wantActual)
 	}
 	r := e.ledger.recs[0]
 	if r.ActualNanos != wantActual || r.ProjectedNanos != out.Cost.ProjectedNanos || r.PromptTokens != 30 || r.CompletionTokens != 8 ||
@@ -316,6 +325,9 @@ func TestHitCostsNothingAndCallsNothing(t *testing.T) {
 	r := e.ledger.recs[1]
 	if r.CacheOutcome != "exact_hit" || r.ActualNanos != 0 || r.BaselineNanos == 0 || r.CacheEntryID != 42 || r.Provider != "" {
 		t.Errorf("hit record %+v", r)
+	}
+	if r.Saved != (ledger.Saved{Cache: r.BaselineNanos}) {
+		t.Errorf("a hit's saving belongs to the cache alone: %+v", r.Saved)
 	}
 }
 

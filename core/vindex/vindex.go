@@ -342,13 +342,22 @@ func quantize(dst []int8, v []float32) float32 {
 	scale := m / 127
 	inv := 127 / m
 	for i, x := range v {
-		// Round half away from zero; |x*inv| <= 127 by construction.
+		// Round half away from zero; |x*inv| <= 127 by construction. Plain
+		// comparisons, not math.Round or the min/max builtins (which handle
+		// NaN and -0): this loop runs for every vector loaded at start.
 		r := x * inv
 		if r >= 0 {
-			dst[i] = int8(min(r+0.5, 127))
+			r += 0.5
+			if r > 127 {
+				r = 127
+			}
 		} else {
-			dst[i] = int8(max(r-0.5, -127))
+			r -= 0.5
+			if r < -127 {
+				r = -127
+			}
 		}
+		dst[i] = int8(r)
 	}
 	return scale
 }

@@ -254,3 +254,11 @@ func TestVectorRoundTrip(t *testing.T) {
 		t.Fatal("found absent id")
 	}
 }
+
+func BenchmarkQuantize100(b *testing.B) {
+	v := randomUnit(1, 100, 0, 9)[0]
+	dst := make([]int8, 100)
+	for range b.N {
+		quantize(dst, v)
+	}
+}

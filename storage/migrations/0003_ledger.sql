@@ -27,7 +27,12 @@ CREATE TABLE ledger (
 	latency_ms      INTEGER NOT NULL DEFAULT 0,
 	simulated       INTEGER NOT NULL DEFAULT 0,
 	status          TEXT    NOT NULL DEFAULT 'ok',
-	error           TEXT    NOT NULL DEFAULT ''
+	error           TEXT    NOT NULL DEFAULT '',
+	-- the saving (baseline - actual) split by strategy; see ledger.Saved
+	saved_cache_nanos       INTEGER NOT NULL DEFAULT 0,
+	saved_routing_nanos     INTEGER NOT NULL DEFAULT 0,
+	saved_compression_nanos INTEGER NOT NULL DEFAULT 0,
+	saved_discount_nanos    INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX ledger_at ON ledger(at_unix_ns, id);
 

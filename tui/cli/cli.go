@@ -14,10 +14,13 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pennyllm/penny/core/cache"
 	"github.com/pennyllm/penny/core/config"
 	"github.com/pennyllm/penny/core/ledger"
 	"github.com/pennyllm/penny/core/plan"
 	"github.com/pennyllm/penny/core/pricing"
+	"github.com/pennyllm/penny/core/replay"
+	"github.com/pennyllm/penny/core/route"
 	"github.com/pennyllm/penny/core/tokens"
 )
 
@@ -36,6 +39,17 @@ type Deps interface {
 	Ledger(ctx context.Context) (ledger.Store, error)
 	// Tokens counts tokens per model.
 	Tokens() *tokens.Registry
+	// Replay returns a pipeline for replays: a fresh cache (simulated
+	// answers must never reach the real one), the simulated provider, the
+	// real ledger under the "replay" tag.
+	Replay(ctx context.Context) (replay.Planner, replay.Executor, error)
+	// CacheLookup answers "would a fresh cache holding only a serve b?"
+	// with the default embedder and guards, at threshold 0 (the evaluation
+	// applies thresholds itself), and names the similarity scale.
+	CacheLookup(ctx context.Context) (cache.LookupFunc, string, error)
+	// EvalRouter is the configured router, with a learned signal from
+	// examples when there are any.
+	EvalRouter(ctx context.Context, examples []route.Example) (*route.Router, error)
 }
 
 // IO is a command's standard streams.
@@ -88,6 +102,7 @@ func commands() []command {
 		{"prices", "list the price catalog or import a LiteLLM price map", "penny prices list [--json] | penny prices import FILE", runPrices},
 		{"send", "execute a plan: cache, route, compress, call; record actual cost", "penny send [--model M] [--json] [PROMPT|-]", runSend},
 		{"eval", "measure compression, the cache or the router on labelled data", "penny eval compress FILE... | eval cache --pairs FILE [--threshold T] | eval route --data FILE... [--train FILE...]  [--json]", runEval},
+		{"replay", "replay traffic through the full pipeline offline and report the savings", "penny replay FILE [--json] [--requests-per-day N] [--strict]", runReplay},
 		{"ledger", "report or export what was sent and what it cost", "penny ledger report [--json] [--days N] [--tag T] | penny ledger export [--format jsonl|csv]", runLedger},
 	}
 }

@@ -5,9 +5,15 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 
+	"github.com/pennyllm/penny/core/cache"
 	"github.com/pennyllm/penny/core/compress"
+	"github.com/pennyllm/penny/core/money"
+	"github.com/pennyllm/penny/core/route"
 )
 
 func runEval(ctx context.Context, d Deps, s IO, args []string) error {
@@ -17,6 +23,10 @@ func runEval(ctx context.Context, d Deps, s IO, args []string) error {
 	switch args[0] {
 	case "compress":
 		return evalCompress(ctx, d, s, args[1:])
+	case "cache":
+		return evalCache(ctx, d, s, args[1:])
+	case "route":
+		return evalRoute(ctx, d, s, args[1:])
 	default:
 		return usagef("unknown evaluation %q: want compress, cache or route", args[0])
 	}
@@ -72,4 +82,152 @@ func evalCompress(ctx context.Context, d Deps, s IO, args []string) error {
 		fmt.Fprintf(tw, "%s\t%d\t%d\n", p.Name, p.TokensSaved, p.Applied)
 	}
 	return tw.Flush()
+}
+
+func evalCache(ctx context.Context, d Deps, s IO, args []string) error {
+	fs := flag.NewFlagSet("eval cache", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	pairsFile := fs.String("pairs", "", "labelled pairs: TSV with label, a, b columns (or SemEval STS, MSRP, SICK files)")
+	threshold := fs.Float64("threshold", d.Config().Cache.Threshold, "semantic threshold on the judge's scale")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if *pairsFile == "" && len(pos) == 1 {
+		*pairsFile, pos = pos[0], nil
+	}
+	if *pairsFile == "" || len(pos) > 0 {
+		return usagef("want --pairs FILE")
+	}
+	data, err := s.readInput(*pairsFile, 256<<20)
+	if err != nil {
+		return err
+	}
+	pairs, stats, err := cache.ParsePairs(bytes.NewReader(data), *pairsFile, cache.PairsOptions{})
+	if err != nil {
+		return err
+	}
+	if len(pairs) == 0 {
+		return fmt.Errorf("%s: no labelled pairs (%d rows read)", *pairsFile, stats.Rows)
+	}
+	lookup, scale, err := d.CacheLookup(ctx)
+	if err != nil {
+		return err
+	}
+	rep, err := cache.Evaluate(ctx, pairs, *threshold, lookup)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(s.Stdout, rep)
+	}
+	fmt.Fprintf(s.Stdout, "%s: %d pairs (format %s; %d unscored and %d ambiguous rows skipped)\n",
+		*pairsFile, len(pairs), stats.Format, stats.Unscored, stats.Ambiguous)
+	_, err = io.WriteString(s.Stdout, rep.Text(scale))
+	return err
+}
+
+func evalRoute(ctx context.Context, d Deps, s IO, args []string) error {
+	fs := flag.NewFlagSet("eval route", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	var data, train listFlag
+	fs.Var(&data, "data", "RouteLLM response CSV to evaluate on (repeatable; following file names are taken too)")
+	fs.Var(&train, "train", "RouteLLM response CSV whose labels feed the learned signal (repeatable)")
+	weakCol := fs.String("weak", "", "column of the weak model's correctness (default: the first boolean column)")
+	strongCol := fs.String("strong", "", "column of the strong model's correctness (default: the second boolean column)")
+	weakModel := fs.String("weak-model", "gpt-4o-mini", "catalog model that prices weak calls")
+	strongModel := fs.String("strong-model", "gpt-4o", "catalog model that prices strong calls")
+	threshold := fs.Float64("threshold", 0, "score at or above which a prompt goes to the strong model (0 = the configured one)")
+	pos, err := parseFlags(fs, expandLists(args, "data", "train"))
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	if len(data) == 0 {
+		return usagef("want --data FILE...")
+	}
+	read := func(files []string) ([]route.Labelled, error) {
+		var all []route.Labelled
+		for _, name := range files {
+			raw, err := s.readInput(name, 256<<20)
+			if err != nil {
+				return nil, err
+			}
+			rows, err := route.ParseCSV(bytes.NewReader(raw), route.CSVOptions{Weak: *weakCol, Strong: *strongCol, Group: name})
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+			all = append(all, rows...)
+		}
+		return all, nil
+	}
+	rows, err := read(data)
+	if err != nil {
+		return err
+	}
+	trainRows, err := read(train)
+	if err != nil {
+		return err
+	}
+	r, err := d.EvalRouter(ctx, route.ExamplesFromLabelled(trainRows))
+	if err != nil {
+		return err
+	}
+	w, st, err := r.EvalModels(*weakModel, *strongModel)
+	if err != nil {
+		return err
+	}
+	counter := d.Tokens().ForModel(st.ID)
+	rep, err := route.Evaluate(ctx, r, rows, route.EvalOptions{Weak: w, Strong: st, Threshold: *threshold,
+		CompletionTokens: d.Config().CompletionTokens, Count: func(p string) int { return counter.Count(p).Tokens }})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(s.Stdout, rep)
+	}
+	fmt.Fprintf(s.Stdout, "%d prompts (%d learned examples); weak %s, strong %s\n", rep.Prompts, len(trainRows), w.ID, st.ID)
+	fmt.Fprintf(s.Stdout, "APGR %.3f   CPT(50%%) %.1f%%   CPT(80%%) %.1f%%   (random routing: 0.500, 50%%, 80%%)\n", rep.APGR, rep.CPT50, rep.CPT80)
+	fmt.Fprintf(s.Stdout, "accuracy: weak %.3f, strong %.3f; at threshold %.2f: %.3f with %.1f%% strong calls\n",
+		rep.WeakAccuracy, rep.StrongAccuracy, rep.Threshold, rep.Accuracy, 100*rep.StrongShare)
+	fmt.Fprintf(s.Stdout, "cost at that threshold %s vs all-strong %s (completion %d tokens assumed)\n",
+		money.FromUSD(rep.CostUSD), money.FromUSD(rep.AllStrongCostUSD), rep.CompletionTokens)
+	return nil
+}
+
+// listFlag collects a repeatable flag's values.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// expandLists lets "--data a.csv b.csv --train c.csv" mean
+// "--data a.csv --data b.csv --train c.csv": bare arguments after a list
+// flag belong to it until the next flag.
+func expandLists(args []string, names ...string) []string {
+	var out []string
+	list := ""
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			if list != "" {
+				out = append(out, "--"+list)
+			}
+			out = append(out, a)
+			continue
+		}
+		name, _, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		list = ""
+		if slices.Contains(names, name) && !hasVal {
+			list = name
+			continue // re-emitted before each of its values
+		}
+		out = append(out, a)
+	}
+	return out
 }

@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -38,11 +39,14 @@ import (
 	"github.com/pennyllm/penny/core/route"
 	"github.com/pennyllm/penny/core/send"
 	"github.com/pennyllm/penny/core/tokens"
+	cachefix "github.com/pennyllm/penny/fixtures/cache"
+	"github.com/pennyllm/penny/fixtures/traffic"
 	"github.com/pennyllm/penny/providers/embed"
 	"github.com/pennyllm/penny/providers/registry"
 	"github.com/pennyllm/penny/storage"
 	"github.com/pennyllm/penny/tui"
 	"github.com/pennyllm/penny/tui/cli"
+	"github.com/pennyllm/penny/tui/common"
 	"github.com/pennyllm/penny/tui/serve"
 	"golang.org/x/term"
 )
@@ -251,6 +255,12 @@ type app struct {
 	sender  *send.Sender
 	batcher interface{ Close(context.Context) error }
 	closers []func() error // caches built for replays
+	rules   *rulesService
+}
+
+// providersSection decodes [providers] of penny.toml into a.prov.
+func (a *app) providersSection() config.Section {
+	return config.Section{Key: "providers", Value: &a.prov, Validate: func() error { return a.prov.Validate() }}
 }
 
 func newApp(g globalFlags, env map[string]string) (*app, error) {
@@ -261,8 +271,7 @@ func newApp(g globalFlags, env map[string]string) (*app, error) {
 	a := &app{paths: p, env: env, toks: tokens.NewRegistry()}
 	a.openLog()
 	a.prov = registry.Config{}
-	a.cfg, err = loadConfig(p.config, g.configPath != "" || env["PENNY_CONFIG"] != "", env,
-		config.Section{Key: "providers", Value: &a.prov, Validate: func() error { return a.prov.Validate() }})
+	a.cfg, err = loadConfig(p.config, g.configPath != "" || env["PENNY_CONFIG"] != "", env, a.providersSection())
 	if err != nil {
 		return nil, fmt.Errorf("configuration:\n%w", err)
 	}
@@ -439,7 +448,11 @@ func (a *app) plannerLocked(ctx context.Context, background bool) (*plan.Planner
 	if err != nil {
 		return nil, err
 	}
-	a.planner, a.cache = p, c
+	// Route through a swappable router so that saved rules apply at once.
+	live := &liveRouter{}
+	live.p.Store(p.Router.(*route.Router))
+	p.Router = live
+	a.planner, a.cache, a.rules = p, c, &rulesService{a: a, live: live}
 	return p, nil
 }
 
@@ -744,6 +757,7 @@ func (a *app) services(ctx context.Context, user string) (tui.Services, error) {
 	}
 	return tui.Services{
 		Planner: pl, Models: chatModels{a.cat}, Sender: historySender{s: s, h: a.db, log: a.log}, History: a.db, Cache: a.cache,
+		Rules: a.rules, Savings: savingsService{storage.NewLedgerStore(a.db)}, Demo: demoService{a}, Eval: cacheEvaluator{a},
 	}, nil
 }
 
@@ -817,7 +831,11 @@ func (h sshHandler) Playground(ctx context.Context, s serve.Session) (tui.Servic
 	}
 	opts := h.a.tuiOptions()
 	opts.User = s.User
-	opts.Scope.Tenant = "" // one shared cache is the point of the demo
+	if s.Demo {
+		// Demo visitors share the demo data's cache tenant, so its hits
+		// show; their simulated answers never reach non-demo users.
+		opts.Scope.Tenant = demoTenant
+	}
 	return svc, opts, nil
 }
 
@@ -834,3 +852,188 @@ var errDemoReadOnly = errors.New("not in a demo session: the cache is read-only 
 
 func (readOnlyCache) Evict(context.Context, int64) error     { return errDemoReadOnly }
 func (readOnlyCache) Pin(context.Context, int64, bool) error { return errDemoReadOnly }
+
+// liveRouter lets a rules save take effect at once: the planner routes
+// through it while the rules view swaps the router underneath, from
+// another goroutine.
+type liveRouter struct{ p atomic.Pointer[route.Router] }
+
+func (l *liveRouter) Route(ctx context.Context, req route.Request) (route.Decision, error) {
+	return l.p.Load().Route(ctx, req)
+}
+
+// rulesService is the rules view's backend: previews on labelled history
+// and recent prompts, and saves into penny.toml, keeping everything else
+// in the file as it was.
+type rulesService struct {
+	a      *app
+	live   *liveRouter
+	mu     sync.Mutex
+	tuner  *route.Tuner
+	recent []history.Entry
+}
+
+// recentForPreview is how many recent history items a preview re-routes.
+const recentForPreview = 200
+
+func (s *rulesService) Rules(context.Context) ([]route.RuleConfig, error) {
+	return s.live.p.Load().Config().Rules, nil
+}
+
+func (s *rulesService) Preview(ctx context.Context, rules []route.RuleConfig, prompt string) (common.RulesPreview, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	counter := s.a.toks.ForModel(s.a.cfg.BaselineModel)
+	count := func(p string) int { return counter.Count(p).Tokens }
+	if s.tuner == nil {
+		r := s.live.p.Load()
+		ex, err := s.a.db.RouteExamples(ctx, 0)
+		if err != nil {
+			return common.RulesPreview{}, err
+		}
+		recent, err := s.a.db.ListHistory(ctx, history.Query{Limit: recentForPreview})
+		if err != nil {
+			return common.RulesPreview{}, err
+		}
+		prompts := make([]string, len(recent))
+		for i, e := range recent {
+			prompts[i] = e.Prompt
+		}
+		tiers := r.Config().Tiers
+		weak, strong, err := r.EvalModels(tiers[0].Models[0], tiers[len(tiers)-1].Models[0])
+		if err != nil {
+			return common.RulesPreview{}, err
+		}
+		if s.tuner, err = route.NewTuner(ctx, r, route.LabelledFromExamples(ex), prompts,
+			route.EvalOptions{Weak: weak, Strong: strong, CompletionTokens: s.a.cfg.CompletionTokens}, count); err != nil {
+			return common.RulesPreview{}, err
+		}
+		s.recent = recent
+	}
+	pv, err := s.tuner.Preview(ctx, rules, prompt, count(prompt))
+	if err != nil {
+		return common.RulesPreview{}, err
+	}
+	var out common.RulesPreview
+	for _, e := range pv.Errors {
+		field := e.Field
+		if field == "pattern" || field == "keywords" {
+			field = "match"
+		}
+		out.Errors = append(out.Errors, common.RuleError{Index: e.Index, Field: field, Msg: e.Err.Error()})
+	}
+	if len(out.Errors) > 0 {
+		return out, nil
+	}
+	out.Decision = pv.Decision
+	if m := pv.Metrics; m != nil {
+		out.APGR, out.StrongShare, out.Cost = m.APGR, m.StrongShare, money.FromUSD(m.CostUSD)
+	}
+	for _, i := range pv.Changed {
+		out.Changed = append(out.Changed, s.recent[i])
+	}
+	return out, nil
+}
+
+// Save writes the rules into penny.toml atomically and routes with them
+// from now on. The file must exist: it was written on first run.
+func (s *rulesService) Save(ctx context.Context, rules []route.RuleConfig) error {
+	rs, err := route.Compile(rules)
+	if err != nil {
+		return err
+	}
+	next, err := s.live.p.Load().WithRules(rs)
+	if err != nil {
+		return err
+	}
+	path := s.a.paths.config
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	out, err := config.WithRules(path, data, rules, s.a.env, s.a.providersSection())
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(path, out, 0o600); err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	s.live.p.Store(next)
+	s.mu.Lock()
+	s.tuner = nil // previews compare against the saved rules from now on
+	s.mu.Unlock()
+	return nil
+}
+
+// savingsService summarizes the ledger for the dashboard.
+type savingsService struct{ store ledger.Store }
+
+func (s savingsService) Summary(ctx context.Context) (common.SavingsSummary, error) {
+	rep, err := ledger.Summarize(ctx, s.store, ledger.Filter{}, time.Local)
+	if err != nil {
+		return common.SavingsSummary{}, err
+	}
+	sum := common.SavingsSummary{Report: rep}
+	for _, st := range rep.Totals.ByStrategy {
+		sum.ByStrategy = append(sum.ByStrategy, common.Amount{Name: st.Strategy, Nanos: st.Nanos})
+	}
+	return sum, nil
+}
+
+// demoService fills an empty database with the embedded day of demo
+// traffic, replayed through the real pipeline with the simulated provider.
+// Its cache entries belong to the "demo" tenant, so their simulated answers
+// are never served to the user's own prompts; SSH demo sessions use that
+// tenant and do get them.
+type demoService struct{ a *app }
+
+// DemoTenant scopes the demo data in the cache.
+const demoTenant = "demo"
+
+func (d demoService) Empty(ctx context.Context) (bool, error) {
+	n, err := d.a.db.CountHistory(ctx)
+	return n == 0, err
+}
+
+func (d demoService) Load(ctx context.Context) (int, error) {
+	tr, err := replay.Parse(bytes.NewReader(traffic.DemoJSONL), replay.ParseOptions{Strict: true})
+	if err != nil {
+		return 0, fmt.Errorf("demo traffic: %w", err)
+	}
+	d.a.mu.Lock()
+	sim, err := registry.New(registry.Config{Offline: true}, d.a.cat, d.a.toks, func(string) (string, bool) { return "", false }, nil)
+	var s *send.Sender
+	if err == nil {
+		s, err = send.New(d.a.cfg.Send, send.Deps{Catalog: d.a.cat, Tokens: d.a.toks, Providers: send.ProviderFunc(sim.Resolve),
+			Ledger: storage.NewLedgerStore(d.a.db), Cache: cacheFiller{d.a.cache}})
+	}
+	planner := d.a.planner
+	d.a.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	r, err := replay.NewRunner(planner, replay.SendExecutor{Sender: historySender{s: s, h: d.a.db, log: d.a.log}, Tag: "demo"},
+		replay.Config{Baseline: d.a.cfg.BaselineModel, CompletionTokens: d.a.cfg.CompletionTokens,
+			Scope: cache.Scope{Tenant: demoTenant}, Catalog: d.a.cat, Tokens: d.a.toks})
+	if err != nil {
+		return 0, err
+	}
+	rep, err := r.Run(ctx, tr)
+	return rep.Requests, err
+}
+
+// cacheEvaluator scores the cache's judge on penny's labelled pairs for
+// the cache view's threshold slider.
+type cacheEvaluator struct{ a *app }
+
+func (e cacheEvaluator) Evaluate(ctx context.Context) (cache.Report, error) {
+	pairs, _, err := cache.ParsePairs(bytes.NewReader(cachefix.PairsTSV), "fixtures/cache/pairs.tsv", cache.PairsOptions{})
+	if err != nil {
+		return cache.Report{}, err
+	}
+	lookup, _, err := e.a.CacheLookup(ctx)
+	if err != nil {
+		return cache.Report{}, err
+	}
+	return cache.Evaluate(ctx, pairs, e.a.cfg.Cache.Threshold, lookup)
+}

@@ -765,14 +765,14 @@ func TestGlobalFlagsAnywhere(t *testing.T) {
 			t.Errorf("%q: completion_tokens_assumed %d, want the config's 123", args, got)
 		}
 	}
-	s.ok(t, nil, "send", "--db", db, "a prompt for the other database")
+	s.ok(t, nil, "send", "--db", db, "a prompt for the other database", "--config", cfg)
 	if _, err := os.Stat(db); err != nil {
 		t.Fatalf("--db %s was not used: %v", db, err)
 	}
 	if _, err := os.Stat(s.dbFile()); err == nil {
 		t.Error("the default database was created although --db was given")
 	}
-	if n := integer(t, jsonOf(t, s.ok(t, nil, "ledger", "--json", "report", "--db", db)), "totals.requests"); n != 1 {
+	if n := integer(t, jsonOf(t, s.ok(t, nil, "ledger", "--json", "report", "--db", db, "--config="+cfg)), "totals.requests"); n != 1 {
 		t.Errorf("ledger of --db: %d requests, want 1", n)
 	}
 	// --config was explicit every time: the default file was never written.
@@ -996,6 +996,9 @@ func TestPlaygroundInPTY(t *testing.T) {
 	scr.waitFor(t, m, 10*time.Second, "plan after typing",
 		re(regexp.QuoteMeta(fmt.Sprintf("%d tokens (o200k_base)", toks))), re(regexp.QuoteMeta(model)), re(`\$`))
 
+	if os.Getenv("E2E_DUMP") != "" {
+		t.Logf("after typing:\n%s", scr.text(m))
+	}
 	m = scr.mark()
 	send("\x13") // ctrl+s
 	scr.waitFor(t, m, 10*time.Second, "simulated answer and actual cost",
@@ -1013,6 +1016,9 @@ func TestPlaygroundInPTY(t *testing.T) {
 	scr.waitFor(t, m, 10*time.Second, "re-render after resize",
 		re(`Playground`), re(`Answer`), re(`Cost`), re(`actual`))
 
+	if os.Getenv("E2E_DUMP") != "" {
+		t.Logf("after resize:\n%s", scr.text(m))
+	}
 	send("\x03") // ctrl+c
 	select {
 	case err := <-exited:
@@ -1196,4 +1202,76 @@ func BenchmarkCLIPlanFirstRun2000(b *testing.B) {
 		b.StartTimer()
 		s.ok(b, strings.NewReader(prompt), "plan", "--json", "-")
 	}
+}
+
+// BenchmarkPlanWarm2000Cache3000 plans the 2,000-token prompt (edited each
+// time) against a cache holding the 3,000 prompts of fixtures/traffic, all
+// in the scope the prompt routes to, so the semantic lookup scores real
+// neighbours. The config sets the threshold docs/cache-threshold.md chose
+// (0.64), because cache.DefaultThreshold is still the placeholder 0.
+func BenchmarkPlanWarm2000Cache3000(b *testing.B) {
+	prompt, n := prompt2000(b)
+	s := newSandbox(b)
+	if err := os.MkdirAll(filepath.Dir(s.configFile()), 0o700); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(s.configFile(), []byte("[cache]\nthreshold = 0.64\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, kv := range s.environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	a, err := newApp(globalFlags{}, env)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(a.Close)
+	ctx := context.Background()
+	p, err := a.Planner(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := benchOptions(a)
+	first, err := p.Plan(ctx, prompt, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join("fixtures", "traffic", "demo.jsonl"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	dec := json.NewDecoder(f)
+	entries := 0
+	for {
+		var row struct {
+			Prompt string `json:"prompt"`
+		}
+		if err := dec.Decode(&row); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			b.Fatal(err)
+		}
+		req := cache.Request{Prompt: row.Prompt, Scope: cache.Scope{Model: first.Route.Model}}
+		if _, err := a.cache.Put(ctx, req, "cached answer", cache.Meta{Model: first.Route.Model}); err != nil {
+			continue // duplicates and ineligible prompts are the cache's call
+		}
+		entries++
+	}
+	pl, err := p.Plan(ctx, prompt+" (warm-up)", opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d entries stored; the prompt's plan: %s (%s), %d neighbours", entries, pl.Cache.Outcome, pl.Cache.Reason, len(pl.Cache.Neighbors))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := p.Plan(ctx, fmt.Sprintf("%s (revision %d)", prompt, i), opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n), "prompt_tokens")
+	b.ReportMetric(float64(entries), "cache_entries")
 }

@@ -462,3 +462,24 @@ func TestConcurrentAccess(t *testing.T) {
 		t.Fatalf("over capacity: %+v", st)
 	}
 }
+
+func TestCacheLookupForEval(t *testing.T) {
+	look := CacheLookup(DefaultConfig(), &bowEmbedder{id: "bow", dim: 64}, cosJudge{})
+	ctx := context.Background()
+	raw, hit, err := look(ctx, "refund within 30 days", "refund within 3 days")
+	if err != nil || hit || raw <= 0 {
+		t.Fatalf("guarded pair: raw %.3f hit %v err %v", raw, hit, err)
+	}
+	raw, hit, err = look(ctx, "how to bake bread", "how to bake bread at home")
+	if err != nil || !hit || raw <= 0.5 || raw >= 1 {
+		t.Fatalf("paraphrase: raw %.3f hit %v err %v", raw, hit, err)
+	}
+	raw, hit, _ = look(ctx, "same  text", "same text")
+	if !hit || raw != 1 {
+		t.Fatalf("exact: raw %.3f hit %v", raw, hit)
+	}
+	raw, hit, _ = look(ctx, "alpha beta", "gamma delta")
+	if !hit || raw > 0.5 {
+		t.Fatalf("unrelated pair hits at threshold -1 with a low raw score: raw %.3f hit %v", raw, hit)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/pennyllm/penny/core/route"
 )
 
 func TestDefaultFileParses(t *testing.T) {
@@ -105,5 +107,37 @@ func TestPriceOverridesValidated(t *testing.T) {
 	c, err := Parse("p.toml", []byte(src[:strings.Index(src, "[[prices]]\nid = \"x\"")]), nil)
 	if err != nil || len(c.Prices) != 1 || *c.Prices[0].Input != 2.0 {
 		t.Fatalf("got %+v, %v", c.Prices, err)
+	}
+}
+
+func TestWithRulesKeepsEverythingElse(t *testing.T) {
+	src := "# my settings\nbaseline_model = \"gpt-4o\"\n\n[[route.rules]]\nname = \"old\"\nkeywords = [\"x\"]\nweight = 0.1\n\n[budget]\n# keep me\ndaily_usd = 5.0\n"
+	rules := []route.RuleConfig{{Name: "sql", Pattern: `\bselect\b`, Weight: 0.2}, {Name: "proofs", Keywords: []string{"prove"}, Tier: "strong"}}
+	out, err := WithRules("p.toml", []byte(src), rules, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	for _, want := range []string{"# my settings", "# keep me", "daily_usd = 5.0", `pattern = "\\bselect\\b"`, `tier = "strong"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("result lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, `"old"`) {
+		t.Errorf("old rule kept:\n%s", got)
+	}
+	c, err := Parse("p.toml", out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.Route.Rules, rules) || c.Budget.DailyUSD != 5 {
+		t.Errorf("round trip: %+v", c.Route.Rules)
+	}
+	// Saving no rules removes them; an invalid rule is refused.
+	if out, err = WithRules("p.toml", []byte(src), nil, nil); err != nil || strings.Contains(string(out), "route.rules") {
+		t.Errorf("clearing rules: %v\n%s", err, out)
+	}
+	if _, err := WithRules("p.toml", []byte(src), []route.RuleConfig{{Name: "bad", Pattern: "("}}, nil); err == nil {
+		t.Error("an invalid pattern was saved")
 	}
 }

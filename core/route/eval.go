@@ -340,9 +340,29 @@ func (r *Router) Rescore(p *Prepared, rs *RuleSet) []float64 {
 	}
 	out := make([]float64, len(p.Data))
 	for i, d := range p.Data {
-		out[i] = sc.score(d.Prompt, p.tokens[i], 0, p.votes[i], false).raw
+		s := sc.score(d.Prompt, p.tokens[i], 0, p.votes[i], false)
+		out[i] = r.effectiveScore(s)
 	}
 	return out
+}
+
+// effectiveScore is the score as routing acts on it: a prompt pinned to a
+// tier by a rule counts as scoring within that tier's range (its lower
+// bound when the raw score lies outside), so that live metrics and
+// evaluations see pins the way Route does.
+func (r *Router) effectiveScore(s scored) float64 {
+	score := clamp01(s.raw)
+	if s.pin == "" {
+		return score
+	}
+	ti := r.tierIndex(s.pin)
+	if ti < 0 {
+		return score
+	}
+	if r.tierFor(score) != ti {
+		return r.tiers[ti].min
+	}
+	return score
 }
 
 // EvalOptions configure Evaluate.

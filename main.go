@@ -30,6 +30,7 @@ import (
 	"github.com/pennyllm/penny/core/cache"
 	"github.com/pennyllm/penny/core/compress"
 	"github.com/pennyllm/penny/core/config"
+	coreembed "github.com/pennyllm/penny/core/embed"
 	"github.com/pennyllm/penny/core/history"
 	"github.com/pennyllm/penny/core/ledger"
 	"github.com/pennyllm/penny/core/money"
@@ -239,6 +240,7 @@ type app struct {
 	env      map[string]string
 	cfg      config.Config
 	prov     registry.Config
+	embedCfg embed.Config
 	cat      *pricing.Catalog
 	toks     *tokens.Registry
 	log      *slog.Logger
@@ -247,7 +249,8 @@ type app struct {
 
 	mu      sync.Mutex
 	db      *storage.DB
-	emb     *embed.Local
+	emb     coreembed.Embedder
+	judge   *cache.Calibrated
 	cache   *cache.Cache
 	router  *route.Router
 	planner *plan.Planner
@@ -258,9 +261,14 @@ type app struct {
 	rules   *rulesService
 }
 
-// providersSection decodes [providers] of penny.toml into a.prov.
-func (a *app) providersSection() config.Section {
-	return config.Section{Key: "providers", Value: &a.prov, Validate: func() error { return a.prov.Validate() }}
+// providersSection decodes [providers] of penny.toml into dst.
+func providersSection(dst *registry.Config) config.Section {
+	return config.Section{Key: "providers", Value: dst, Validate: func() error { return dst.Validate() }}
+}
+
+// embedSection decodes [embed] of penny.toml into dst.
+func embedSection(dst *embed.Config) config.Section {
+	return config.Section{Key: "embed", Value: dst, Validate: func() error { return dst.Validate() }}
 }
 
 func newApp(g globalFlags, env map[string]string) (*app, error) {
@@ -271,7 +279,8 @@ func newApp(g globalFlags, env map[string]string) (*app, error) {
 	a := &app{paths: p, env: env, toks: tokens.NewRegistry()}
 	a.openLog()
 	a.prov = registry.Config{}
-	a.cfg, err = loadConfig(p.config, g.configPath != "" || env["PENNY_CONFIG"] != "", env, a.providersSection())
+	a.embedCfg = embed.DefaultConfig()
+	a.cfg, err = loadConfig(p.config, g.configPath != "" || env["PENNY_CONFIG"] != "", env, providersSection(&a.prov), embedSection(&a.embedCfg))
 	if err != nil {
 		return nil, fmt.Errorf("configuration:\n%w", err)
 	}
@@ -393,16 +402,42 @@ func (a *app) store(ctx context.Context) (*storage.DB, error) {
 	return db, nil
 }
 
-func (a *app) embedder() (*embed.Local, error) {
+func (a *app) embedder() (coreembed.Embedder, error) {
 	if a.emb != nil {
 		return a.emb, nil
 	}
-	e, err := embed.NewLocal(embed.LocalOptions{})
+	cfg := a.embedCfg
+	if cfg.APIKey == "" {
+		cfg.APIKey = firstNonEmpty(a.env["PENNY_EMBED_API_KEY"], a.env["OPENAI_API_KEY"])
+	}
+	e, err := embed.New(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("local embedder: %w", err)
+		return nil, fmt.Errorf("embedder: %w", err)
 	}
 	a.emb = e
 	return e, nil
+}
+
+// cacheJudge is the semantic cache's judge. The local embedder also lends
+// it word weights and word similarity; its calibration was fitted for it.
+func (a *app) cacheJudge() (*cache.Calibrated, error) {
+	if a.judge != nil {
+		return a.judge, nil
+	}
+	emb, err := a.embedder()
+	if err != nil {
+		return nil, err
+	}
+	opts := cache.JudgeOptions{EmbedderID: emb.ID()}
+	if lex, ok := emb.(cache.Lexicon); ok {
+		opts.Lexicon = lex
+	}
+	j, err := cache.NewJudge(opts)
+	if err != nil {
+		return nil, fmt.Errorf("cache judge: %w", err)
+	}
+	a.judge = j
+	return j, nil
 }
 
 func (a *app) providers() (*registry.Registry, error) {
@@ -464,9 +499,9 @@ func (a *app) buildPlanner(ctx context.Context, store cache.Store, available fun
 	if err != nil {
 		return nil, nil, err
 	}
-	judge, err := cache.NewJudge(cache.JudgeOptions{Lexicon: emb, EmbedderID: emb.ID()})
+	judge, err := a.cacheJudge()
 	if err != nil {
-		return nil, nil, fmt.Errorf("cache judge: %w", err)
+		return nil, nil, err
 	}
 	c, err := cache.New(a.cfg.Cache, store, emb, judge, time.Now)
 	if err != nil {
@@ -535,7 +570,7 @@ func (a *app) CacheLookup(ctx context.Context) (cache.LookupFunc, string, error)
 	if err != nil {
 		return nil, "", err
 	}
-	judge, err := cache.NewJudge(cache.JudgeOptions{Lexicon: emb, EmbedderID: emb.ID()})
+	judge, err := a.cacheJudge()
 	if err != nil {
 		return nil, "", err
 	}
@@ -580,7 +615,7 @@ func (a *app) EvalRouter(ctx context.Context, examples []route.Example) (*route.
 }
 
 // learned builds the router's k-NN signal from history the user labelled.
-func (a *app) learned(ctx context.Context, emb *embed.Local) (*route.Learned, error) {
+func (a *app) learned(ctx context.Context, emb coreembed.Embedder) (*route.Learned, error) {
 	db, err := a.store(ctx)
 	if err != nil {
 		return nil, err
@@ -951,7 +986,11 @@ func (s *rulesService) Save(ctx context.Context, rules []route.RuleConfig) error
 	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
-	out, err := config.WithRules(path, data, rules, s.a.env, s.a.providersSection())
+	// The providers and embed sections are decoded into throwaway values:
+	// they only have to stay valid.
+	var prov registry.Config
+	emb := embed.DefaultConfig()
+	out, err := config.WithRules(path, data, rules, s.a.env, providersSection(&prov), embedSection(&emb))
 	if err != nil {
 		return err
 	}

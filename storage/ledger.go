@@ -51,6 +51,28 @@ func (s *LedgerStore) Append(ctx context.Context, r ledger.Record) (int64, error
 	return id, nil
 }
 
+// Update replaces the record with r.ID: a pending call's outcome.
+func (s *LedgerStore) Update(ctx context.Context, r ledger.Record) error {
+	res, err := s.db.sql.ExecContext(ctx, `UPDATE ledger SET at_unix_ns=?, user_name=?, tag=?, baseline_model=?, model=?,
+		response_model=?, provider=?, tier=?, cache_outcome=?, cache_entry_id=?, scope=?, projected_prompt_tokens=?,
+		projected_completion_tokens=?, prompt_tokens=?, completion_tokens=?, cached_prompt_tokens=?, usage_known=?,
+		projected_nanos=?, actual_nanos=?, baseline_nanos=?, reserved_nanos=?, latency_ms=?, simulated=?, status=?, error=?,
+		saved_cache_nanos=?, saved_routing_nanos=?, saved_compression_nanos=?, saved_discount_nanos=? WHERE id=?`,
+		r.Time.UnixNano(), r.User, r.Tag, r.BaselineModel, r.Model, r.ResponseModel, r.Provider, r.Tier,
+		r.CacheOutcome, r.CacheEntryID, r.Scope, r.ProjectedPromptTokens, r.ProjectedCompletionTokens,
+		r.PromptTokens, r.CompletionTokens, r.CachedPromptTokens, r.UsageKnown, int64(r.ProjectedNanos),
+		int64(r.ActualNanos), int64(r.BaselineNanos), int64(r.ReservedNanos), r.LatencyMS, r.Simulated,
+		string(r.Status), r.Error,
+		int64(r.Saved.Cache), int64(r.Saved.Routing), int64(r.Saved.Compression), int64(r.Saved.Discount), r.ID)
+	if err != nil {
+		return wrapErr("ledger update", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("ledger update: no record %d", r.ID)
+	}
+	return nil
+}
+
 // Scan calls fn for every record f selects, oldest first. With f.Limit it
 // delivers the most recent Limit records, still oldest first.
 func (s *LedgerStore) Scan(ctx context.Context, f ledger.Filter, fn func(ledger.Record) error) error {

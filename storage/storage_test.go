@@ -215,3 +215,20 @@ func TestInterruptedWrite(t *testing.T) {
 		t.Errorf("write after crash: %v", err)
 	}
 }
+
+// A path with URL metacharacters opens that very file.
+func TestOddPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a b#c?d")
+	path := filepath.Join(dir, "p.db")
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.AddHistory(context.Background(), history.Entry{Prompt: "x", Model: "gpt-4o", PlanJSON: "{}"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database not at %s: %v", path, err)
+	}
+}

@@ -3,16 +3,15 @@ package cache
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
 
-// DefaultThreshold is a placeholder: the default semantic threshold is
-// chosen from measured precision/recall of the Judge (issue 3, item 4) and
-// set by the lead. 0 means "not chosen yet"; Validate accepts it so the
-// cache can be wired before the figure exists, but a 0 threshold would
-// serve any guard-free neighbour, so callers must set it.
-const DefaultThreshold = 0.0
+// DefaultThreshold is the default semantic threshold, on the calibrated
+// judge's scale: the lowest threshold reaching precision 0.85 on the
+// fitting data (see CalibratedThreshold and docs/cache-threshold.md).
+const DefaultThreshold = CalibratedThreshold
 
 // Config is the [cache] section of penny.toml.
 type Config struct {
@@ -122,8 +121,13 @@ func (c Config) ThresholdFor(s Scope) float64 {
 }
 
 // ConfigTOML is the commented [cache] section of the default penny.toml.
-// TestConfigTOML decodes it and checks it equals DefaultConfig.
-const ConfigTOML = `[cache]
+// TestConfigTOML decodes it and checks it equals DefaultConfig; the
+// threshold is filled in from DefaultThreshold so the two cannot drift.
+func ConfigTOML() string {
+	return strings.Replace(configTOML, "{{threshold}}", strconv.FormatFloat(DefaultThreshold, 'g', -1, 64), 1)
+}
+
+const configTOML = `[cache]
 # Serve repeated and near-repeated prompts from earlier answers.
 enabled = true
 # How long an entry may be served after it was stored ("0s" = never expires).
@@ -132,9 +136,9 @@ ttl = "24h"
 # At most this many entries. The least recently used unpinned entry (last hit,
 # or insert when never hit) is evicted first; pinned entries are never evicted.
 max_entries = 100000
-# Semantic threshold, on the judge's scale (named next to every similarity).
-# 0.0 is a placeholder until the default is chosen from measured precision/recall.
-threshold = 0.0
+# Semantic threshold, on the judge's scale (named next to every similarity),
+# chosen from measured precision/recall (see docs/BENCHMARKS.md).
+threshold = {{threshold}}
 # Neighbours shown, each with its own reason, with every lookup.
 top_k = 3
 # Per scope: exact scan below this many entries, HNSW graph above (the graph

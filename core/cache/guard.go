@@ -47,6 +47,17 @@ type analysis struct {
 	units    []string        // canonical units, sorted, unique
 	negators []string        // negating words, in order
 	entities []entity
+
+	// Derived once per text so that judging a text against many others
+	// (and the same cached prompt over and over) does not redo them.
+	lowerRaw  string             // strings.ToLower(raw), for span entities
+	joined    string             // words written together, for joined entity forms
+	capFirst  map[string]bool    // lowercased raw token → its first occurrence starts with a capital
+	wordStems []string           // stem(words[i])
+	uniq      []string           // distinct words, sorted: sums over them are deterministic
+	uniqStems []string           // stem(uniq[i])
+	pairJoins map[string][]int32 // words[i]+words[i+1] → every such i ("upper case" → "uppercase")
+	lx        *lexData           // lexicon-dependent data (score.go); nil until prepared
 }
 
 // capRun is a run of capitalized words ("World Health Organization") and
@@ -61,7 +72,45 @@ type entity struct {
 	text  string   // as written
 	words []string // lowercase words that must appear in the other text
 	span  string   // lowercase literal that must appear instead (URLs, quotes…)
+	// joined is the words written together; aliases the indices of the
+	// aliasGroups naming the entity (by its words or joined form). Both
+	// are filled by newEntity, once per text rather than per comparison.
+	joined  string
+	aliases []int
 }
+
+// newEntity fills the derived fields of an entity.
+func newEntity(text string, ws []string, span string) entity {
+	e := entity{text: text, words: ws, span: span, joined: strings.Join(ws, "")}
+	phrase := strings.Join(ws, " ")
+	for i, g := range aliasGroups {
+		if slices.Contains(g, phrase) || slices.Contains(g, e.joined) {
+			e.aliases = append(e.aliases, i)
+		}
+	}
+	return e
+}
+
+// aliasFields are aliasGroups split into words, for containsPhrase.
+// Computed once at start-up and never written: not mutable state.
+var aliasFields = func() [][][]string {
+	out := make([][][]string, len(aliasGroups))
+	for i, g := range aliasGroups {
+		for _, a := range g {
+			out[i] = append(out[i], strings.Fields(a))
+		}
+	}
+	return out
+}()
+
+// antonymStems are antonymPairs stemmed, likewise computed once.
+var antonymStems = func() [][2][]string {
+	out := make([][2][]string, len(antonymPairs))
+	for i, p := range antonymPairs {
+		out[i] = [2][]string{stemPhrase(p[0]), stemPhrase(p[1])}
+	}
+	return out
+}()
 
 var (
 	reURL     = regexp.MustCompile(`(?i)\b(?:https?://|www\.)[^\s"'<>]+`)
@@ -118,7 +167,8 @@ func stem(w string) string {
 }
 
 func analyze(text string) *analysis {
-	a := &analysis{raw: text, words: words(text), wordSet: map[string]bool{}, stems: map[string]bool{}, compact: map[string]bool{}}
+	a := &analysis{raw: text, words: words(text), wordSet: map[string]bool{}, stems: map[string]bool{}, compact: map[string]bool{},
+		capFirst: map[string]bool{}, lowerRaw: strings.ToLower(text)}
 	var run capRun
 	flush := func() {
 		if len(run.words) >= 2 {
@@ -130,6 +180,9 @@ func analyze(text string) *analysis {
 		c := compactToken(t)
 		a.compact[c] = true
 		r, _ := utf8.DecodeRuneInString(t)
+		if l := strings.ToLower(t); !hasKey(a.capFirst, l) {
+			a.capFirst[l] = unicode.IsUpper(r)
+		}
 		switch {
 		case unicode.IsUpper(r):
 			run.initials += string(unicode.ToLower(r))
@@ -144,16 +197,27 @@ func analyze(text string) *analysis {
 	}
 	flush()
 	a.joins = map[string]bool{}
+	a.pairJoins = map[string][]int32{}
 	for i := 0; i+1 < len(a.words); i++ {
-		a.joins[a.words[i]+a.words[i+1]] = true
+		j := a.words[i] + a.words[i+1]
+		a.joins[j] = true
+		a.pairJoins[j] = append(a.pairJoins[j], int32(i))
 	}
+	a.wordStems = make([]string, len(a.words))
 	for i, w := range a.words {
 		a.wordSet[w] = true
-		a.stems[stem(w)] = true
+		a.wordStems[i] = stem(w)
+		a.stems[a.wordStems[i]] = true
 		if negators[w] && !(w == "no" && i+1 < len(a.words) && isDigits(a.words[i+1])) { // "No 7" is "number 7"
 			a.negators = append(a.negators, w)
 		}
 	}
+	a.uniq = sortedKeys(a.wordSet)
+	a.uniqStems = make([]string, len(a.uniq))
+	for i, w := range a.uniq {
+		a.uniqStems[i] = stem(w)
+	}
+	a.joined = strings.Join(a.words, "")
 	a.numbers, a.units = numbersAndUnits(text, a.words)
 	a.entities = findEntities(text, a.words)
 	return a
@@ -205,6 +269,11 @@ func numbersAndUnits(text string, ws []string) (nums, us []string) {
 	return sortedKeys(numSet), sortedKeys(unitSet)
 }
 
+func hasKey[K comparable, V any](m map[K]V, k K) bool {
+	_, ok := m[k]
+	return ok
+}
+
 func isDigits(s string) bool {
 	for _, r := range s {
 		if r < '0' || r > '9' {
@@ -241,7 +310,7 @@ func findEntities(text string, ws []string) []entity {
 	for _, re := range []*regexp.Regexp{reURL, reEmail} {
 		for _, m := range re.FindAllString(rest, -1) {
 			m = strings.TrimRight(m, ".,;:!?)")
-			add(entity{text: m, span: strings.ToLower(m)})
+			add(newEntity(m, nil, strings.ToLower(m)))
 		}
 		rest = re.ReplaceAllString(rest, " ")
 	}
@@ -251,18 +320,18 @@ func findEntities(text string, ws []string) []entity {
 			// message, a search term); long ones are reported speech, which
 			// paraphrases legitimately reword.
 			if g = strings.TrimSpace(g); g != "" && len(words(g)) <= 4 {
-				add(entity{text: strconvQuote(g), words: words(g)})
+				add(newEntity(strconvQuote(g), words(g), ""))
 			}
 		}
 	}
 	for _, m := range reLangSym.FindAllStringSubmatch(rest, -1) {
-		add(entity{text: m[1], span: strings.ToLower(m[1])})
+		add(newEntity(m[1], nil, strings.ToLower(m[1])))
 	}
 	for _, m := range reCodeTok.FindAllString(rest, -1) {
-		add(entity{text: m, span: strings.ToLower(m)})
+		add(newEntity(m, nil, strings.ToLower(m)))
 	}
 	for _, m := range reFlag.FindAllStringSubmatch(rest, -1) {
-		add(entity{text: m[1], span: strings.ToLower(m[1])})
+		add(newEntity(m[1], nil, strings.ToLower(m[1])))
 	}
 	spelled := map[string]string{} // lowercase → as first written
 	for _, t := range reRawTok.FindAllString(rest, -1) {
@@ -282,7 +351,7 @@ func findEntities(text string, ws []string) []entity {
 			if text == "" {
 				text = w
 			}
-			add(entity{text: text, words: []string{w}})
+			add(newEntity(text, []string{w}, ""))
 		}
 	}
 	titleCase := isTitleCase(rest)
@@ -323,7 +392,7 @@ func findEntities(text string, ws []string) []entity {
 			ew = []string{compactToken(t)}
 		}
 		if len(ew) > 0 {
-			add(entity{text: t, words: ew})
+			add(newEntity(t, ew, ""))
 		}
 	}
 	return out
@@ -362,7 +431,7 @@ func isTitleCase(text string) bool {
 // ("U.S." ~ "us", "node.js" ~ "nodejs"), so case and position do not matter.
 func (e entity) presentIn(o *analysis) bool {
 	if e.span != "" {
-		return strings.Contains(strings.ToLower(o.raw), e.span)
+		return strings.Contains(o.lowerRaw, e.span)
 	}
 	if len(e.words) == 0 {
 		return true
@@ -377,16 +446,12 @@ func (e entity) presentIn(o *analysis) bool {
 	if ok {
 		return true
 	}
-	joined := strings.Join(e.words, "")
-	if o.wordSet[joined] || strings.Contains(strings.Join(o.words, ""), joined) && len(joined) >= 4 {
+	if o.wordSet[e.joined] || strings.Contains(o.joined, e.joined) && len(e.joined) >= 4 {
 		return true
 	}
-	for _, g := range aliasGroups {
-		if !slices.Contains(g, strings.Join(e.words, " ")) && !slices.Contains(g, joined) {
-			continue
-		}
-		for _, alias := range g {
-			if containsPhrase(o.words, strings.Fields(alias)) {
+	for _, g := range e.aliases {
+		for _, alias := range aliasFields[g] {
+			if containsPhrase(o.words, alias) {
 				return true
 			}
 		}
@@ -423,7 +488,7 @@ func (o *analysis) hasVariant(w string) bool {
 	if gazetteer[w] || len(w) < 3 {
 		return false
 	}
-	for x := range o.wordSet {
+	for _, x := range o.uniq {
 		if gazetteer[x] || x[0] != w[0] {
 			continue
 		}
@@ -441,16 +506,9 @@ func (o *analysis) hasVariant(w string) bool {
 	return false
 }
 
-// isName is true when word appears capitalized in the raw text.
-func (o *analysis) isName(word string) bool {
-	for _, t := range reRawTok.FindAllString(o.raw, -1) {
-		if strings.ToLower(t) == word {
-			r, _ := utf8.DecodeRuneInString(t)
-			return unicode.IsUpper(r)
-		}
-	}
-	return false
-}
+// isName is true when word's first occurrence in the raw text is
+// capitalized.
+func (o *analysis) isName(word string) bool { return o.capFirst[word] }
 
 // damerau1 reports whether a and b differ by at most one insertion,
 // deletion, substitution or transposition of adjacent letters.
@@ -490,6 +548,12 @@ func containsPhrase(ws, phrase []string) bool {
 // runGuards returns the first guard that rejects serving c's answer for q,
 // with the differing words; "" when all pass.
 func runGuards(q, c *analysis, opts GuardOptions) (guard, detail string) {
+	return runGuardsWith(q, c, opts, unmatchedEntities(q, c), unmatchedEntities(c, q))
+}
+
+// runGuardsWith is runGuards given each side's unmatched entities, which
+// the features need too (additionsWith): computed once per pair.
+func runGuardsWith(q, c *analysis, opts GuardOptions, onlyQ, onlyC []entity) (guard, detail string) {
 	if !opts.NoNumber {
 		oq, oc := minus(q.numbers, c.numbers), minus(c.numbers, q.numbers)
 		if (len(oq) > 0 && len(oc) > 0) || (opts.NumberAdditions && len(oq)+len(oc) > 0) {
@@ -504,8 +568,8 @@ func runGuards(q, c *analysis, opts GuardOptions) (guard, detail string) {
 		return GuardNegation, differ(q.negators, c.negators)
 	}
 	if !opts.NoPolarity {
-		for _, p := range antonymPairs {
-			x, y := stemPhrase(p[0]), stemPhrase(p[1])
+		for _, p := range antonymStems {
+			x, y := p[0], p[1]
 			qx, qy := hasStem(q, x), hasStem(q, y)
 			cx, cy := hasStem(c, x), hasStem(c, y)
 			if (qx && !qy && cy && !cx) || (qy && !qx && cx && !cy) {
@@ -517,7 +581,6 @@ func runGuards(q, c *analysis, opts GuardOptions) (guard, detail string) {
 		}
 	}
 	if !opts.NoEntity {
-		onlyQ, onlyC := unmatchedEntities(q, c), unmatchedEntities(c, q)
 		if (len(onlyQ) > 0 && len(onlyC) > 0 && entitySwap(q, c, onlyQ, onlyC)) || (opts.EntityAdditions && len(onlyQ)+len(onlyC) > 0) {
 			return GuardEntity, differ(texts(onlyQ), texts(onlyC))
 		}
@@ -599,9 +662,13 @@ func neighbours(a *analysis, e entity) (left, right string) {
 // entitySwap does not call a substitution). The score weighs these; the
 // guards do not veto them.
 func additions(q, c *analysis) (numbers, entities, conflict bool) {
+	return additionsWith(q, c, unmatchedEntities(q, c), unmatchedEntities(c, q))
+}
+
+// additionsWith is additions given each side's unmatched entities.
+func additionsWith(q, c *analysis, eq, ec []entity) (numbers, entities, conflict bool) {
 	oq, oc := minus(q.numbers, c.numbers), minus(c.numbers, q.numbers)
 	numbers = (len(oq) > 0) != (len(oc) > 0)
-	eq, ec := unmatchedEntities(q, c), unmatchedEntities(c, q)
 	entities = (len(eq) > 0) != (len(ec) > 0)
 	conflict = len(eq) > 0 && len(ec) > 0
 	return numbers, entities, conflict
@@ -621,7 +688,7 @@ func surface(a *analysis, phrase []string) string {
 	for i := 0; i+len(phrase) <= len(a.words); i++ {
 		match := true
 		for j, p := range phrase {
-			if stem(a.words[i+j]) != p {
+			if a.wordStems[i+j] != p {
 				match = false
 				break
 			}
@@ -634,14 +701,14 @@ func surface(a *analysis, phrase []string) string {
 }
 
 func hasStem(a *analysis, phrase []string) bool {
-	if len(phrase) == 1 {
+	if len(phrase) == 1 || !a.stems[phrase[0]] { // a phrase is present only if its first word is
 		return a.stems[phrase[0]]
 	}
 	// multi-word phrases must appear in order, adjacent
 	for i := 0; i+len(phrase) <= len(a.words); i++ {
 		match := true
 		for j, p := range phrase {
-			if stem(a.words[i+j]) != p {
+			if a.wordStems[i+j] != p {
 				match = false
 				break
 			}

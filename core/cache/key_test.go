@@ -127,7 +127,7 @@ func TestConfigTOML(t *testing.T) {
 		Cache Config `toml:"cache"`
 	}
 	f.Cache = Config{} // every default must come from the text
-	md, err := toml.Decode(ConfigTOML, &f)
+	md, err := toml.Decode(ConfigTOML(), &f)
 	if err != nil {
 		t.Fatal(err)
 	}

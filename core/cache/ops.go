@@ -155,11 +155,13 @@ func (c *Cache) Pin(ctx context.Context, id int64, pinned bool) error {
 	}
 	e.pinned = pinned
 	if pinned {
+		c.pinned++
 		c.lru.Remove(e.lruElem)
 		c.byAge.Remove(e.ageElem)
 		e.lruElem, e.ageElem = nil, nil
 		return nil
 	}
+	c.pinned--
 	// Re-insert in order; a linear walk is fine for a user action.
 	e.lruElem = nil
 	for el := c.lru.Front(); el != nil; el = el.Next() {
@@ -220,7 +222,18 @@ func (c *Cache) InvalidateAll(ctx context.Context) (int, error) {
 
 // Entries lists entries for the cache browser, ordered by sortBy; limit <= 0
 // means all. Before the load finishes the list is empty (see Stats.Loaded).
+// It lists every tenant's entries: over SSH use EntriesOf.
 func (c *Cache) Entries(sortBy SortBy, limit int) ([]EntryInfo, error) {
+	return c.entriesWhere(sortBy, limit, func(*entry) bool { return true })
+}
+
+// EntriesOf is Entries restricted to one tenant (Scope.Tenant), so an SSH
+// session's browser never shows another user's prompts.
+func (c *Cache) EntriesOf(tenant string, sortBy SortBy, limit int) ([]EntryInfo, error) {
+	return c.entriesWhere(sortBy, limit, func(e *entry) bool { return e.scope.Tenant == tenant })
+}
+
+func (c *Cache) entriesWhere(sortBy SortBy, limit int, keep func(*entry) bool) ([]EntryInfo, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	now := c.now()
@@ -229,17 +242,21 @@ func (c *Cache) Entries(sortBy SortBy, limit int) ([]EntryInfo, error) {
 	case SortLRU:
 		// Eviction order: unpinned from the LRU tail; pinned are never evicted.
 		for el := c.lru.Back(); el != nil; el = el.Prev() {
-			list = append(list, el.Value.(*entry))
+			if e := el.Value.(*entry); keep(e) {
+				list = append(list, e)
+			}
 		}
 		for _, e := range c.entries {
-			if e.pinned {
+			if e.pinned && keep(e) {
 				list = append(list, e)
 			}
 		}
 	case SortHits, SortAge, SortRecent:
 		list = make([]*entry, 0, len(c.entries))
 		for _, e := range c.entries {
-			list = append(list, e)
+			if keep(e) {
+				list = append(list, e)
+			}
 		}
 		sort.Slice(list, func(i, j int) bool {
 			a, b := list[i], list[j]
@@ -297,19 +314,16 @@ func (c *Cache) Response(ctx context.Context, id int64) (string, error) {
 	return s, nil
 }
 
-// Stats summarize the cache.
+// Stats summarize the cache. It costs O(scopes + expired entries), so a
+// status line may call it on every refresh.
 func (c *Cache) Stats() Stats {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	now := c.now()
-	st := Stats{Entries: len(c.entries), Scopes: len(c.scopes), Loaded: c.loaded, Embedder: c.emb.ID()}
-	for _, e := range c.entries {
-		if e.pinned {
-			st.Pinned++
-		}
-		if c.expired(e, now) {
-			st.Expired++
-		}
+	st := Stats{Entries: len(c.entries), Scopes: len(c.scopes), Loaded: c.loaded, Embedder: c.emb.ID(), Pinned: c.pinned}
+	// byAge holds unpinned entries oldest first: the expired ones lead.
+	for el := c.byAge.Front(); el != nil && c.expired(el.Value.(*entry), now); el = el.Next() {
+		st.Expired++
 	}
 	built, total, hnsw, scan := 0, 0, 0, 0
 	for _, sc := range c.scopes {

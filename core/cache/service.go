@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -64,6 +65,7 @@ type Cache struct {
 	byKey    map[string]int64
 	scopes   map[string]*scopeState
 	fps      map[Scope]string // Fingerprint memo: loading 100k entries of a few scopes hashes each scope once
+	pinned   int              // pinned entries, kept so Stats stays O(scopes)
 	lru      *list.List       // unpinned entries by last use, front = most recent
 	byAge    *list.List       // unpinned entries by creation, front = oldest
 
@@ -128,6 +130,7 @@ func (c *Cache) reset() {
 	c.fps = make(map[Scope]string)
 	c.lru = list.New()
 	c.byAge = list.New()
+	c.pinned = 0
 }
 
 // Config is the configuration the cache runs with.
@@ -233,20 +236,20 @@ func (c *Cache) load(ctx context.Context) error {
 		return c.loadErr
 	}
 	// Rebuild the recency lists in order (Load's order is arbitrary).
-	sort.Slice(loaded, func(i, j int) bool { return loaded[i].lastUsed.Before(loaded[j].lastUsed) })
+	slices.SortFunc(loaded, func(a, b *entry) int { return a.lastUsed.Compare(b.lastUsed) })
 	for _, e := range loaded {
 		if e.lruElem != nil {
 			fresh.lru.MoveToFront(e.lruElem)
 		}
 	}
-	sort.Slice(loaded, func(i, j int) bool { return loaded[i].created.Before(loaded[j].created) })
+	slices.SortFunc(loaded, func(a, b *entry) int { return a.created.Compare(b.created) })
 	for _, e := range loaded {
 		if e.ageElem != nil {
 			fresh.byAge.MoveToBack(e.ageElem)
 		}
 	}
 	c.entries, c.byKey, c.scopes = fresh.entries, fresh.byKey, fresh.scopes
-	c.lru, c.byAge = fresh.lru, fresh.byAge
+	c.lru, c.byAge, c.pinned = fresh.lru, fresh.byAge, fresh.pinned
 	c.loaded = true
 	c.kickBuilderLocked()
 	return nil
@@ -278,7 +281,9 @@ func (c *Cache) add(se Entry) *entry {
 	}
 	c.entries[e.id] = e
 	c.byKey[e.key] = e.id
-	if !e.pinned {
+	if e.pinned {
+		c.pinned++
+	} else {
 		e.lruElem = c.lru.PushFront(e)
 		e.ageElem = c.byAge.PushBack(e)
 	}
@@ -300,6 +305,9 @@ func (c *Cache) remove(id int64) {
 	}
 	if e.ageElem != nil {
 		c.byAge.Remove(e.ageElem)
+	}
+	if e.pinned {
+		c.pinned--
 	}
 	sc := c.scopes[e.fp]
 	if sc == nil {

@@ -157,8 +157,14 @@ func TestPinNeverEvictedNorExpired(t *testing.T) {
 	if r.Outcome != ExactHit || r.TTLLeft >= 0 {
 		t.Fatalf("pinned entry: %+v", r)
 	}
+	if st := c.Stats(); st.Pinned != 1 || st.Entries != 2 || st.Expired != 1 {
+		t.Fatalf("stats with pin: %+v", st)
+	}
 	if err := c.Pin(ctx, p, false); err != nil {
 		t.Fatal(err)
+	}
+	if st := c.Stats(); st.Pinned != 0 || st.Expired != 2 {
+		t.Fatalf("stats after unpin: %+v", st)
 	}
 	if r := lookup(t, c, "pinned question", gpt); r.Reason != ReasonExpired {
 		t.Fatalf("unpinned old entry should be expired, got %s", r.Reason)
@@ -188,6 +194,16 @@ func TestScopeMismatchNamesComponent(t *testing.T) {
 	other.Tenant = "bob"
 	if r := lookup(t, c, "summarize the french revolution", other); r.Reason != ReasonEmpty || len(r.Neighbors) != 0 {
 		t.Fatalf("tenant isolation: %s %+v", r.Reason, r.Neighbors)
+	}
+	if es, _ := c.EntriesOf("bob", SortHits, 0); len(es) != 0 {
+		t.Fatalf("bob sees %+v", es)
+	}
+	put(t, c, "bob's own question", other)
+	if es, _ := c.EntriesOf("bob", SortLRU, 0); len(es) != 1 || es[0].Scope.Tenant != "bob" {
+		t.Fatalf("bob's entries: %+v", es)
+	}
+	if es, _ := c.Entries(SortLRU, 0); len(es) != 2 {
+		t.Fatalf("all entries: %+v", es)
 	}
 }
 

@@ -93,15 +93,11 @@ func (es Errors) Error() string {
 	return strings.Join(msgs, "\n")
 }
 
-// Default returns the built-in configuration (the values DefaultFile sets).
-func Default() Config {
-	c, err := Parse("(embedded default)", DefaultFile, nil)
-	if err != nil {
-		// The embedded file is part of the build; a test guards it.
-		panic(err)
-	}
-	return c
-}
+// external reports whether a top-level table's schema lives outside core
+// (providers/registry, providers/embed). Without a registered Section such
+// a table is skipped rather than reported as unknown, so core can read the
+// whole file; main registers them and they are validated then.
+func external(key string) bool { return key == "providers" || key == "embed" }
 
 // Section is a top-level table of penny.toml whose schema lives outside
 // core (the providers' settings): Parse decodes it into Value and runs
@@ -126,7 +122,9 @@ func Parse(name string, data []byte, env map[string]string, ext ...Section) (Con
 	}
 	loc := newLocator(data)
 	var errs Errors
-	unknown := md.Undecoded()
+	unknown := slices.DeleteFunc(md.Undecoded(), func(k toml.Key) bool {
+		return len(k) > 0 && external(k[0]) && !isExt(k, ext)
+	})
 	if len(ext) > 0 {
 		// The sections are decoded from a second pass over the document:
 		// the first one reported their keys as unknown.

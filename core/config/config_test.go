@@ -4,12 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/pennyllm/penny/core/route"
 )
 
+// The default file parses to the built-in defaults, and so does the file
+// with every shown default uncommented ("#key = value" lines): the
+// documented defaults are the real ones.
 func TestDefaultFileParses(t *testing.T) {
 	c, err := Parse("penny.toml", DefaultFile, nil)
 	if err != nil {
@@ -17,6 +21,25 @@ func TestDefaultFileParses(t *testing.T) {
 	}
 	if !reflect.DeepEqual(c, defaults()) {
 		t.Errorf("embedded default file and defaults() disagree:\n file: %+v\n code: %+v", c, defaults())
+	}
+	setting := regexp.MustCompile(`^#([a-z_]+ = )`)
+	var b strings.Builder
+	n := 0
+	for _, line := range strings.Split(string(DefaultFile), "\n") {
+		if setting.MatchString(line) {
+			line, n = line[1:], n+1
+		}
+		b.WriteString(line + "\n")
+	}
+	if n < 40 {
+		t.Fatalf("only %d documented defaults found", n)
+	}
+	c, err = Parse("uncommented", []byte(b.String()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c, defaults()) {
+		t.Errorf("a documented default differs from the code's:\n file: %+v\n code: %+v", c, defaults())
 	}
 }
 
@@ -92,9 +115,13 @@ func TestExtensionSections(t *testing.T) {
 	if !ext.Offline || len(ext.Endpoints) != 2 || ext.Endpoints[0].Name != "a" {
 		t.Errorf("section not decoded: %+v", ext)
 	}
-	// Without the section registered, its keys are unknown.
-	if _, err := Parse("p.toml", []byte("[providers]\noffline = true\n"), nil); err == nil || !strings.Contains(err.Error(), "providers.offline: unknown field") {
-		t.Errorf("unregistered section: %v", err)
+	// Without the section registered, an external table is skipped (its
+	// owner validates it); any other unknown table is an error.
+	if _, err := Parse("p.toml", []byte("[providers]\noffline = true\n"), nil); err != nil {
+		t.Errorf("unregistered external section: %v", err)
+	}
+	if _, err := Parse("p.toml", []byte("[provider]\noffline = true\n"), nil); err == nil || !strings.Contains(err.Error(), "provider.offline: unknown field") {
+		t.Errorf("unknown section: %v", err)
 	}
 }
 

@@ -21,6 +21,10 @@ const (
 	StatusError Status = "error"
 	// StatusRefused is a send the budget refused before any call was made.
 	StatusRefused Status = "refused"
+	// StatusPending is a model call in flight: written before the call so
+	// that a call is never made that the ledger could not record. A pending
+	// record that stays pending belongs to a process that died mid-call.
+	StatusPending Status = "pending"
 )
 
 // Record is one send, hit or miss. Money is integer nano-dollars and token
@@ -117,5 +121,7 @@ func (f Filter) Match(r Record) bool {
 // ledger never hold it in memory; records arrive in time order (ties by ID).
 type Store interface {
 	Append(ctx context.Context, r Record) (int64, error)
+	// Update replaces the record with r.ID (a pending call's outcome).
+	Update(ctx context.Context, r Record) error
 	Scan(ctx context.Context, f Filter, fn func(Record) error) error
 }

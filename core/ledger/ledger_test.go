@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -14,6 +15,16 @@ import (
 
 // memStore is a reference Store for tests.
 type memStore struct{ recs []Record }
+
+func (m *memStore) Update(_ context.Context, r Record) error {
+	for i := range m.recs {
+		if m.recs[i].ID == r.ID {
+			m.recs[i] = r
+			return nil
+		}
+	}
+	return fmt.Errorf("no record %d", r.ID)
+}
 
 func (m *memStore) Append(_ context.Context, r Record) (int64, error) {
 	r.ID = int64(len(m.recs) + 1)

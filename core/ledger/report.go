@@ -27,6 +27,7 @@ type Totals struct {
 	Hits             int64   `json:"hits"`      // answered from the cache
 	Failures         int64   `json:"failures"`  // model calls that failed
 	Refusals         int64   `json:"refusals"`  // refused by the budget before any call
+	Pending          int64   `json:"pending"`   // calls whose outcome was never recorded (the process died mid-call)
 	Simulated        int64   `json:"simulated"` // successful answers from the simulated provider
 	HitRate          float64 `json:"hit_rate"`  // hits / (hits + calls)
 	PromptTokens     int64   `json:"prompt_tokens"`
@@ -158,6 +159,9 @@ func (t *Totals) add(r Record) {
 		return
 	case r.Status == StatusError:
 		t.Failures++
+		return
+	case r.Status == StatusPending:
+		t.Pending++
 		return
 	case r.Hit():
 		t.Hits++

@@ -321,6 +321,16 @@ func (s *Sender) call(ctx context.Context, pl plan.Plan, scope cache.Scope, creq
 	}
 	rec.Provider = prov.Name()
 
+	// Record the call before making it: a ledger that cannot be written
+	// (a database locked by another process) refuses the send while
+	// nothing has been spent, instead of losing a paid call from the books.
+	rec.Status = ledger.StatusPending
+	id, err := s.d.Ledger.Append(ctx, rec)
+	if err != nil {
+		return *out, fmt.Errorf("send: cannot record the call, so nothing was sent: %w", err)
+	}
+	rec.ID, rec.Status = id, ledger.StatusOK
+
 	var h budget.Hold
 	if s.d.Budget != nil {
 		h, err = s.d.Budget.Reserve(ctx, hold)
@@ -482,6 +492,13 @@ func (s *Sender) finish(ctx context.Context, out *Outcome, rec ledger.Record, st
 	c.ReservedUSD = c.ReservedNanos.USD()
 	c.SavingsUSD = (c.BaselineNanos - c.ActualNanos).USD()
 	c.ErrorUSD = (c.ActualNanos - c.ProjectedNanos).USD()
+	if rec.ID != 0 {
+		if err := s.d.Ledger.Update(ctx, rec); err != nil {
+			return *out, fmt.Errorf("ledger: %w", err)
+		}
+		out.LedgerID = rec.ID
+		return *out, nil
+	}
 	id, err := s.d.Ledger.Append(ctx, rec)
 	if err != nil {
 		return *out, fmt.Errorf("ledger: %w", err)

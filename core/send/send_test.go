@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -109,9 +110,10 @@ func (p *fakeProvider) n() int {
 }
 
 type memLedger struct {
-	mu   sync.Mutex
-	recs []ledger.Record
-	fail error
+	mu         sync.Mutex
+	recs       []ledger.Record
+	fail       error // every write fails
+	failUpdate error // only updates fail
 }
 
 func (l *memLedger) Append(ctx context.Context, r ledger.Record) (int64, error) {
@@ -126,6 +128,27 @@ func (l *memLedger) Append(ctx context.Context, r ledger.Record) (int64, error) 
 	r.ID = int64(len(l.recs) + 1)
 	l.recs = append(l.recs, r)
 	return r.ID, nil
+}
+
+func (l *memLedger) Update(ctx context.Context, r ledger.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fail != nil {
+		return l.fail
+	}
+	if l.failUpdate != nil {
+		return l.failUpdate
+	}
+	for i := range l.recs {
+		if l.recs[i].ID == r.ID {
+			l.recs[i] = r
+			return nil
+		}
+	}
+	return fmt.Errorf("no record %d", r.ID)
 }
 
 func (l *memLedger) Scan(_ context.Context, f ledger.Filter, fn func(ledger.Record) error) error {
@@ -446,12 +469,28 @@ func TestCancelledCallStillRecorded(t *testing.T) {
 	}
 }
 
-func TestLedgerFailureReturnsOutcomeAndErrNotRecorded(t *testing.T) {
+// A ledger that cannot be written before the call (a database locked by
+// another process) refuses the send: no call is made, nothing is spent.
+func TestLedgerUnavailableSendsNothing(t *testing.T) {
 	e := newEnv(t, "gpt-4o-mini")
-	e.ledger.fail = errors.New("disk full")
+	e.ledger.fail = errors.New("database is locked")
+	_, err := e.sender().Send(context.Background(), e.plan(prompt), Options{Scope: e.scope}, nil)
+	if err == nil || errors.Is(err, ErrNotRecorded) || !strings.Contains(err.Error(), "nothing was sent") || e.prov.n() != 0 {
+		t.Fatalf("got %v with %d calls", err, e.prov.n())
+	}
+}
+
+// A ledger failing after the call returns the answer with ErrNotRecorded;
+// the pending record written before the call stays as evidence.
+func TestLedgerFailureAfterCallReturnsOutcomeAndErrNotRecorded(t *testing.T) {
+	e := newEnv(t, "gpt-4o-mini")
+	e.ledger.failUpdate = errors.New("disk full")
 	out, err := e.sender().Send(context.Background(), e.plan(prompt), Options{Scope: e.scope}, nil)
 	if !errors.Is(err, ErrNotRecorded) || out.Response.Text == "" {
 		t.Fatalf("got %v / %+v", err, out)
+	}
+	if len(e.ledger.recs) != 1 || e.ledger.recs[0].Status != ledger.StatusPending {
+		t.Fatalf("records %+v, want the pending one", e.ledger.recs)
 	}
 }
 

@@ -46,7 +46,7 @@ func benchIndex(b *testing.B, n, clusters int) {
 		b.ReportMetric(build.Seconds(), "build-s")
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "heapB/entry")
 		b.ReportMetric(float64(ix.MemoryBytes())/float64(n), "indexB/entry")
-		for _, ef := range []int{0, 128, 256} { // 0 = Options.EfSearch default
+		for _, ef := range []int{64, 128, 256} { // 256 is the default
 			lat := make([]time.Duration, len(qs))
 			for i, q := range qs {
 				t0 := time.Now()
@@ -64,12 +64,12 @@ func benchIndex(b *testing.B, n, clusters int) {
 				}
 			}
 			r := float64(found) / nRecall
-			name := fmt.Sprintf("ef%d-", max(ef, ix.opt.EfSearch))
+			name := fmt.Sprintf("ef%d-", ef)
 			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), name+"p50-µs")
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), name+"p99-µs")
 			b.ReportMetric(r, name+"recall@1")
 			b.Logf("mode=%s n=%d build=%s ef=%d p50=%s p99=%s recall@1=%.3f", ix.Mode(), n, build,
-				max(ef, ix.opt.EfSearch), lat[len(lat)/2], lat[len(lat)*99/100], r)
+				ef, lat[len(lat)/2], lat[len(lat)*99/100], r)
 		}
 		runtime.KeepAlive(data)
 	}

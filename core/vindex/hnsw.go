@@ -224,7 +224,10 @@ func (ix *Index) searchLayer(q []float32, ep cand, ef, l int, n uint32) minHeap 
 }
 
 func (ix *Index) searchGraph(q []float32, k, ef int) []Hit {
-	ef = max(ef, ix.opt.EfSearch, k)
+	if ef <= 0 {
+		ef = ix.opt.EfSearch
+	}
+	ef = max(ef, k)
 	ep := cand{ix.entry, ix.sim(q, ix.entry)}
 	for l := ix.maxLvl; l > 0; l-- {
 		ep = ix.greedy(q, ep, l)

@@ -367,6 +367,16 @@ func (a *app) Close() {
 	}
 }
 
+// Cache implements cli.Deps.
+func (a *app) Cache(ctx context.Context) (cli.Cache, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, err := a.plannerLocked(ctx, false); err != nil {
+		return nil, err
+	}
+	return a.cache, nil
+}
+
 // Tokens implements cli.Deps.
 func (a *app) Tokens() *tokens.Registry { return a.toks }
 
@@ -561,8 +571,8 @@ func (a *app) Replay(ctx context.Context) (replay.Planner, replay.Executor, erro
 }
 
 // CacheLookup implements cli.Deps for `penny eval cache`: each pair gets a
-// fresh in-memory cache holding only a, asked for b, with the default
-// embedder, judge and guards and threshold 0 (Evaluate applies thresholds).
+// fresh in-memory cache holding only a, asked for b, with the configured
+// embedder, judge and guards (Evaluate applies the thresholds).
 func (a *app) CacheLookup(ctx context.Context) (cache.LookupFunc, string, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -574,27 +584,7 @@ func (a *app) CacheLookup(ctx context.Context) (cache.LookupFunc, string, error)
 	if err != nil {
 		return nil, "", err
 	}
-	cfg := a.cfg.Cache
-	cfg.Threshold, cfg.Overrides = 0, nil
-	scope := cache.Scope{Model: a.cfg.BaselineModel}
-	return func(ctx context.Context, x, y string) (float64, bool, error) {
-		c, err := cache.New(cfg, cache.NewMemoryStore(), emb, judge, time.Now)
-		if err != nil {
-			return 0, false, err
-		}
-		defer c.Close()
-		if err := c.Load(ctx); err != nil {
-			return 0, false, err
-		}
-		if _, err := c.Put(ctx, cache.Request{Prompt: x, Scope: scope}, "(answer to a)", cache.Meta{}); err != nil {
-			return 0, false, err
-		}
-		res, err := c.Lookup(ctx, cache.Request{Prompt: y, Scope: scope})
-		if err != nil {
-			return 0, false, err
-		}
-		return res.Similarity, res.Outcome == cache.ExactHit || res.Outcome == cache.SemanticHit, nil
-	}, judge.Scale(), nil
+	return cache.CacheLookup(a.cfg.Cache, emb, judge), judge.Scale(), nil
 }
 
 // EvalRouter implements cli.Deps for `penny eval route`.
@@ -738,8 +728,8 @@ func (f cacheFiller) Serve(ctx context.Context, req cache.Request) (cache.Result
 	return f.c.Serve(ctx, req)
 }
 
-func (f cacheFiller) Put(ctx context.Context, req cache.Request, response string) error {
-	_, err := f.c.Put(ctx, req, response, cache.Meta{Model: req.Scope.Model})
+func (f cacheFiller) Put(ctx context.Context, req cache.Request, response string, meta cache.Meta) error {
+	_, err := f.c.Put(ctx, req, response, meta)
 	return err
 }
 

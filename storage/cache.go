@@ -42,6 +42,7 @@ type entryRow struct {
 	pinned            int
 	cost              int64
 	dest              []any
+	quantized         bool // hand vectors over as Codes/Scale (Load), not Vector
 }
 
 func newEntryRow(extra ...any) *entryRow {
@@ -71,7 +72,12 @@ func (r *entryRow) scan(rows *sql.Rows, scopes map[int64]cache.Scope) (cache.Ent
 	e.LastUsed = time.Unix(0, lastUsed).UTC()
 	e.Pinned = pinned != 0
 	e.Meta.Cost = money.Nanos(cost)
-	if e.Vector, err = decodeVector(r.blob, e.Dim); err != nil {
+	if r.quantized {
+		e.Codes, e.Scale, err = decodeCodes(r.blob, e.Dim)
+	} else {
+		e.Vector, err = decodeVector(r.blob, e.Dim)
+	}
+	if err != nil {
 		return e, fmt.Errorf("entry %d: %w", e.ID, err)
 	}
 	return e, nil
@@ -108,6 +114,7 @@ func (s *CacheStore) Load(ctx context.Context, fn func(cache.Entry) error) error
 	}
 	defer rows.Close()
 	row := newEntryRow()
+	row.quantized = true // the cache indexes codes as stored
 	for rows.Next() {
 		e, err := row.scan(rows, scopes)
 		if err != nil {
@@ -299,16 +306,23 @@ func encodeVector(v []float32) []byte {
 }
 
 func decodeVector(b []byte, dim int) ([]float32, error) {
+	codes, scale, err := decodeCodes(b, dim)
+	if err != nil || codes == nil {
+		return nil, err
+	}
+	return vindex.Dequantize(codes, scale), nil
+}
+
+func decodeCodes(b []byte, dim int) ([]int8, float32, error) {
 	if len(b) == 0 && dim == 0 {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if len(b) != 4+dim {
-		return nil, fmt.Errorf("vector blob has %d bytes, want 4+%d", len(b), dim)
+		return nil, 0, fmt.Errorf("vector blob has %d bytes, want 4+%d", len(b), dim)
 	}
-	scale := math.Float32frombits(binary.LittleEndian.Uint32(b))
 	codes := make([]int8, dim)
 	for i := range codes {
 		codes[i] = int8(b[4+i])
 	}
-	return vindex.Dequantize(codes, scale), nil
+	return codes, math.Float32frombits(binary.LittleEndian.Uint32(b)), nil
 }

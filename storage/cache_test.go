@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pennyllm/penny/core/cache"
+	"github.com/pennyllm/penny/core/vindex"
 )
 
 func openCacheDB(t testing.TB) (*DB, string) {
@@ -86,7 +87,8 @@ func TestCacheStoreRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(all) != 1 || all[0].Hits != 3 || !all[0].Pinned || !all[0].LastUsed.Equal(now.Add(time.Hour)) ||
-		all[0].Embedder != "emb2" || all[0].Dim != 2 || all[0].Vector[0] != 1 {
+		all[0].Embedder != "emb2" || all[0].Dim != 2 || len(all[0].Codes) != 2 || all[0].Vector != nil ||
+		vindex.Dequantize(all[0].Codes, all[0].Scale)[0] != 1 {
 		t.Fatalf("after updates: %+v", all)
 	}
 	if err := s.Touch(ctx, 999, now, 1); !errors.Is(err, cache.ErrNotFound) {

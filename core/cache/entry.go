@@ -19,13 +19,18 @@ type Meta struct {
 // Entry is a stored prompt and its response, as persisted. Response text is
 // not part of it: responses are only read when served.
 type Entry struct {
-	ID        int64
-	Key       string // ExactKey of the request
-	Scope     Scope
-	Prompt    string    // the prompt as first asked (not normalized)
-	Embedder  string    // embedder ID that produced Vector; "" when not embedded
-	Dim       int       // len(Vector)
-	Vector    []float32 // L2-normalized; nil when not embedded
+	ID       int64
+	Key      string // ExactKey of the request
+	Scope    Scope
+	Prompt   string    // the prompt as first asked (not normalized)
+	Embedder string    // embedder ID that produced Vector; "" when not embedded
+	Dim      int       // len(Vector)
+	Vector   []float32 // L2-normalized; nil when not embedded
+	// Codes and Scale are Vector in vindex.Quantize form. A store that
+	// persists vectors quantized may fill these instead of Vector on Load,
+	// sparing a float round trip per entry at start-up. Dim applies.
+	Codes     []int8
+	Scale     float32
 	CreatedAt time.Time
 	LastUsed  time.Time // last hit, or CreatedAt if never hit: the LRU order
 	Hits      int64

@@ -1,6 +1,10 @@
 package cache
 
-import "fmt"
+import (
+	"container/list"
+	"fmt"
+	"sync"
+)
 
 // ScaleCalibrated names the calibrated judge's score everywhere it is shown.
 const ScaleCalibrated = "match probability (logistic over cosine, char trigrams, word overlap, alignment, length)"
@@ -27,16 +31,31 @@ type JudgeOptions struct {
 	// lexical features do not depend on it) but its Scale says the score is
 	// uncalibrated for that embedder, so explanations do not overstate it.
 	EmbedderID string
+	// AnalysisCache bounds how many texts' analyses (words, numbers,
+	// entities, word ids, trigrams) the judge keeps, least recently used
+	// evicted first: the same cached prompts are judged over and over, so
+	// each is analysed once. 0 means DefaultAnalysisCache; negative
+	// disables the cache. Memory is bounded as well by an estimate
+	// (analysisCost) of at most DefaultAnalysisCacheBytes.
+	AnalysisCache int
 }
 
+// DefaultAnalysisCache is the default JudgeOptions.AnalysisCache.
+const DefaultAnalysisCache = 4096
+
+// DefaultAnalysisCacheBytes bounds the analysis cache's estimated memory.
+const DefaultAnalysisCacheBytes = 64 << 20
+
 // Calibrated is the default Judge: guards first, then a fitted logistic
-// model over similarity features. Safe for concurrent use (it holds no
-// mutable state).
+// model over similarity features. Safe for concurrent use: its only mutable
+// state is the analysis cache, which has its own lock and holds immutable
+// analyses.
 type Calibrated struct {
 	model  ScoreModel
 	lex    Lexicon
 	guards GuardOptions
 	scale  string
+	cache  *analysisCache // nil when disabled
 }
 
 var _ Judge = (*Calibrated)(nil)
@@ -54,7 +73,14 @@ func NewJudge(opts JudgeOptions) (*Calibrated, error) {
 	if opts.EmbedderID != "" && opts.EmbedderID != m.Embedder {
 		scale += fmt.Sprintf("; fitted for %s, uncalibrated for %s", m.Embedder, opts.EmbedderID)
 	}
-	return &Calibrated{model: m, lex: opts.Lexicon, guards: opts.Guards, scale: scale}, nil
+	j := &Calibrated{model: m, lex: opts.Lexicon, guards: opts.Guards, scale: scale}
+	switch {
+	case opts.AnalysisCache == 0:
+		j.cache = newAnalysisCache(DefaultAnalysisCache, DefaultAnalysisCacheBytes)
+	case opts.AnalysisCache > 0:
+		j.cache = newAnalysisCache(opts.AnalysisCache, DefaultAnalysisCacheBytes)
+	}
+	return j, nil
 }
 
 // Scale implements Judge.
@@ -66,10 +92,128 @@ func (j *Calibrated) Model() ScoreModel { return j.model }
 // Judge implements Judge. Score is the calibrated probability whether or not
 // a guard fired, so explanations can show how close a rejected pair was;
 // the caller serves only when Guard is empty and Score reaches the
-// threshold.
+// threshold. Both texts' analyses come from the judge's cache, so judging
+// one query against several candidates analyses the query once; JudgeMany
+// with a Prepared query skips even the cache look-up.
 func (j *Calibrated) Judge(query, cached Text) Judgement {
-	q, c := analyze(query.Prompt), analyze(cached.Prompt)
-	f := computeFeatures(q, c, query.Vector, cached.Vector, j.lex)
-	g, d := runGuards(q, c, j.guards)
+	return j.judge(j.analysis(query.Prompt), query.Vector, j.analysis(cached.Prompt), cached.Vector)
+}
+
+// Prepared is a query analysed once for judging against many candidates.
+// Immutable; safe to share between goroutines.
+type Prepared struct {
+	text Text
+	a    *analysis
+}
+
+// Text returns the prepared query.
+func (p *Prepared) Text() Text { return p.text }
+
+// Prepare analyses a query once (or takes its analysis from the cache).
+func (j *Calibrated) Prepare(query Text) *Prepared {
+	return &Prepared{text: query, a: j.analysis(query.Prompt)}
+}
+
+// JudgeMany judges a prepared query against each candidate, in order:
+// out[i] is exactly Judge(q.Text(), cands[i]).
+func (j *Calibrated) JudgeMany(q *Prepared, cands []Text) []Judgement {
+	out := make([]Judgement, len(cands))
+	for i, c := range cands {
+		out[i] = j.judge(q.a, q.text.Vector, j.analysis(c.Prompt), c.Vector)
+	}
+	return out
+}
+
+// JudgePrepared judges a prepared query against one candidate.
+func (j *Calibrated) JudgePrepared(q *Prepared, cached Text) Judgement {
+	return j.judge(q.a, q.text.Vector, j.analysis(cached.Prompt), cached.Vector)
+}
+
+func (j *Calibrated) judge(q *analysis, qv []float32, c *analysis, cv []float32) Judgement {
+	onlyQ, onlyC := unmatchedEntities(q, c), unmatchedEntities(c, q)
+	f := computeFeaturesWith(q, c, qv, cv, j.lex, onlyQ, onlyC)
+	g, d := runGuardsWith(q, c, j.guards, onlyQ, onlyC)
 	return Judgement{Score: j.model.Probability(f), Cosine: f.Cosine, Guard: g, Detail: d, Features: f}
+}
+
+// analysis returns text's analysis, prepared with the judge's lexicon.
+func (j *Calibrated) analysis(text string) *analysis {
+	if j.cache != nil {
+		if a, ok := j.cache.get(text); ok {
+			return a
+		}
+	}
+	a := analyze(text)
+	a.lx = newLexData(a, j.lex)
+	if j.cache != nil {
+		j.cache.put(text, a)
+	}
+	return a
+}
+
+// analysisCache is a least-recently-used map from text to its analysis,
+// bounded by entry count and by estimated bytes. Two goroutines may
+// analyse the same text at once; both results are equal, the later put
+// wins.
+type analysisCache struct {
+	mu       sync.Mutex
+	max      int
+	maxBytes int
+	bytes    int
+	order    list.List // front = most recently used; values *cachedAnalysis
+	items    map[string]*list.Element
+}
+
+type cachedAnalysis struct {
+	text string
+	a    *analysis
+	cost int
+}
+
+func newAnalysisCache(max, maxBytes int) *analysisCache {
+	return &analysisCache{max: max, maxBytes: maxBytes, items: make(map[string]*list.Element)}
+}
+
+// analysisCost estimates an analysis's memory: its word slices and maps
+// run to about 60 bytes per byte of text (measured with
+// BenchmarkAnalysisMemory), plus fixed overhead.
+func analysisCost(text string) int { return 2048 + 60*len(text) }
+
+func (c *analysisCache) get(text string) (*analysis, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.items[text]
+	if !ok {
+		return nil, false
+	}
+	c.order.MoveToFront(e)
+	return e.Value.(*cachedAnalysis).a, true
+}
+
+func (c *analysisCache) put(text string, a *analysis) {
+	cost := analysisCost(text)
+	if cost > c.maxBytes {
+		return // would evict everything else
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.items[text]; ok {
+		c.order.MoveToFront(e)
+		return
+	}
+	c.items[text] = c.order.PushFront(&cachedAnalysis{text: text, a: a, cost: cost})
+	c.bytes += cost
+	for c.order.Len() > c.max || c.bytes > c.maxBytes {
+		old := c.order.Back()
+		ca := old.Value.(*cachedAnalysis)
+		c.order.Remove(old)
+		delete(c.items, ca.text)
+		c.bytes -= ca.cost
+	}
+}
+
+func (c *analysisCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.order.Len()
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Lexicon is word knowledge the judge borrows from the embedder, when it has
@@ -48,80 +49,119 @@ func (f Features) Vector() []float64 {
 // "berries"/"carrots" (related, not interchangeable) still leave a gap.
 const softMatch = 0.75
 
-func computeFeatures(q, c *analysis, qv, cv []float32, lex Lexicon) Features {
-	f := Features{Cosine: dot32(qv, cv)}
+// WordVectors is an optional extension of Lexicon that lets the judge
+// compare words by id: looked up once per text, then compared pairwise
+// without map lookups, and each pair's similarity computed once for both
+// directions. The local embedder implements it.
+type WordVectors interface {
+	Lexicon
+	// WordID returns the word's index; false when the lexicon has no
+	// vector for it, in which case WordSim is 0 against any other word.
+	WordID(word string) (int32, bool)
+	// BestSims computes, for every i with needA[i], the largest of
+	// bestA[i] and WordSim(a[i], b[j]) over all j, and for every j with
+	// needB[j] the largest of bestB[j] and WordSim(b[j], a[i]) over all i,
+	// with the exact values WordSim returns. Pairs where neither side needs
+	// the comparison may be skipped.
+	BestSims(a, b []int32, needA, needB []bool, bestA, bestB []float64)
+}
+
+// lexData is the part of a text's analysis that depends on the lexicon:
+// computed once per text (prepare), not once per comparison.
+type lexData struct {
+	weight  []float64          // Weight(uniq[i])
+	total   float64            // Σ weight
+	ids     []int32            // WordID(uniq[i]); -1 when unknown or without WordVectors
+	known   []int32            // indices i of uniq with ids[i] ≥ 0
+	tri     map[string]float64 // weighted character-trigram counts
+	triKeys []string           // tri's keys, sorted
+	triNorm float64            // Σ tri²
+}
+
+// withLex returns a with its lexicon-dependent data for lex, computing it
+// when a does not have it yet (a copy, so a shared analysis is never
+// written). Callers must not mix lexicons: the judge prepares every text
+// with its own.
+func withLex(a *analysis, lex Lexicon) *analysis {
+	if a.lx != nil {
+		return a
+	}
+	b := *a
+	b.lx = newLexData(a, lex)
+	return &b
+}
+
+func newLexData(a *analysis, lex Lexicon) *lexData {
 	weight := func(w string) float64 {
 		if lex == nil {
 			return 1
 		}
 		return lex.Weight(w)
 	}
-	f.Char3 = char3Cosine(q.words, c.words, weight)
-	var inter, union float64
-	for w := range q.wordSet {
-		union += weight(w)
-		if c.wordSet[w] {
-			inter += weight(w)
+	d := &lexData{weight: make([]float64, len(a.uniq)), ids: make([]int32, len(a.uniq))}
+	wv, _ := lex.(WordVectors)
+	for i, w := range a.uniq {
+		d.weight[i] = weight(w)
+		d.total += d.weight[i]
+		d.ids[i] = -1
+		if wv != nil {
+			if id, ok := wv.WordID(w); ok {
+				d.ids[i] = id
+				d.known = append(d.known, int32(i))
+			}
 		}
 	}
-	for w := range c.wordSet {
-		if !q.wordSet[w] {
-			union += weight(w)
+	d.tri = trigrams(a.words, weight)
+	d.triKeys = sortedKeys(d.tri)
+	for _, g := range d.triKeys {
+		d.triNorm += d.tri[g] * d.tri[g]
+	}
+	return d
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// computeFeatures computes the similarity signals of a pair. It takes
+// analyses and each side's unmatched entities (the guards need them too);
+// sums run over sorted words, so results are deterministic (the version
+// that ranged over maps differed in the last bits from run to run).
+func computeFeatures(q, c *analysis, qv, cv []float32, lex Lexicon) Features {
+	return computeFeaturesWith(withLex(q, lex), withLex(c, lex), qv, cv, lex, unmatchedEntities(q, c), unmatchedEntities(c, q))
+}
+
+func computeFeaturesWith(q, c *analysis, qv, cv []float32, lex Lexicon, onlyQ, onlyC []entity) Features {
+	f := Features{Cosine: dot32(qv, cv)}
+	f.Char3 = char3Dot(q.lx, c.lx)
+	// Word overlap over c's words: inter is what both have, union q's
+	// total plus what only c has.
+	inter, union := 0.0, q.lx.total
+	for j, w := range c.uniq {
+		if q.wordSet[w] {
+			inter += c.lx.weight[j]
+		} else {
+			union += c.lx.weight[j]
 		}
 	}
 	if union > 0 {
 		f.WordOverlap = inter / union
 	}
-	best := func(w string, o *analysis) float64 {
-		if o.wordSet[w] || o.stems[stem(w)] {
-			return 1
-		}
-		if lex == nil {
-			return 0
-		}
-		b := 0.0
-		for x := range o.wordSet {
-			if s := lex.WordSim(w, x); s > b {
-				b = s
-			}
-		}
-		if b >= softMatch {
-			return b
-		}
-		return b * b / softMatch * 0.5 // well below a match: counts little
-	}
-	side := func(a, o *analysis) (align, gap float64) {
-		// Compounds written apart on one side: "upper case" ~ "uppercase".
-		compound := map[string]bool{}
-		for i := 0; i+1 < len(a.words); i++ {
-			if o.wordSet[a.words[i]+a.words[i+1]] {
-				compound[a.words[i]], compound[a.words[i+1]] = true, true
-			}
-		}
-		var sum, tot float64
-		for w := range a.wordSet {
-			wt := weight(w)
-			b := 1.0
-			if !compound[w] && !o.joins[w] {
-				b = best(w, o)
-			}
-			sum += wt * b
-			tot += wt
-			if g := wt * (1 - b); g > gap {
-				gap = g
-			}
-		}
-		if tot > 0 {
-			align = sum / tot
-		}
-		return align, gap
-	}
-	a1, g1 := side(q, c)
-	a2, g2 := side(c, q)
+	// Which words of each side need a soft match (no exact, stem, compound
+	// or joined counterpart), then their best similarity in the other text.
+	needQ, needC := needSoft(q, c), needSoft(c, q)
+	bestQ, bestC := bestSims(q, c, needQ, needC, lex)
+	a1, g1 := side(q, needQ, bestQ)
+	a2, g2 := side(c, needC, bestC)
 	f.Align = (a1 + a2) / 2
 	f.MaxGap = math.Max(g1, g2)
 	{
-		n, e, x := additions(q, c)
+		n, e, x := additionsWith(q, c, onlyQ, onlyC)
 		f.NumberAdded, f.EntityAdded, f.EntityConflict = b2f(n), b2f(e), b2f(x)
 	}
 	nq, nc := float64(len(q.words)), float64(len(c.words))
@@ -129,6 +169,113 @@ func computeFeatures(q, c *analysis, qv, cv []float32, lex Lexicon) Features {
 		f.LenRatio = math.Min(nq, nc) / math.Max(nq, nc)
 	}
 	return f
+}
+
+// needSoft marks the words of a (a.uniq order) that o matches neither
+// exactly, by stem, as a compound written apart in a ("upper case" ~
+// "uppercase") nor written together in o.
+func needSoft(a, o *analysis) []bool {
+	compound := map[string]bool{}
+	// Compounds: a's adjacent pairs written together in o. Iterate the
+	// smaller of the two sets.
+	if len(o.uniq) < len(a.pairJoins) {
+		for _, x := range o.uniq {
+			for _, i := range a.pairJoins[x] {
+				compound[a.words[i]], compound[a.words[i+1]] = true, true
+			}
+		}
+	} else {
+		for j, pos := range a.pairJoins {
+			if o.wordSet[j] {
+				for _, i := range pos {
+					compound[a.words[i]], compound[a.words[i+1]] = true, true
+				}
+			}
+		}
+	}
+	need := make([]bool, len(a.uniq))
+	for i, w := range a.uniq {
+		need[i] = !compound[w] && !o.joins[w] && !o.wordSet[w] && !o.stems[a.uniqStems[i]]
+	}
+	return need
+}
+
+// bestSims returns, for each word of a and of o that needs a soft match,
+// the highest WordSim against the other text's words, floored at 0.
+func bestSims(a, o *analysis, needA, needO []bool, lex Lexicon) (bestA, bestO []float64) {
+	bestA, bestO = make([]float64, len(a.uniq)), make([]float64, len(o.uniq))
+	if lex == nil {
+		return bestA, bestO
+	}
+	wv, ok := lex.(WordVectors)
+	if !ok {
+		for i, w := range a.uniq {
+			if needA[i] {
+				for _, x := range o.uniq {
+					if s := lex.WordSim(w, x); s > bestA[i] {
+						bestA[i] = s
+					}
+				}
+			}
+		}
+		for j, x := range o.uniq {
+			if needO[j] {
+				for _, w := range a.uniq {
+					if s := lex.WordSim(x, w); s > bestO[j] {
+						bestO[j] = s
+					}
+				}
+			}
+		}
+		return bestA, bestO
+	}
+	// Words without a vector have similarity 0 to every other word, which
+	// never beats the floor: only known words are compared. A word needing
+	// a soft match is never in the other text, so the pairs compared are
+	// always distinct words.
+	ka, ko := a.lx.known, o.lx.known
+	ia, io := make([]int32, len(ka)), make([]int32, len(ko))
+	na, no := make([]bool, len(ka)), make([]bool, len(ko))
+	ba, bo := make([]float64, len(ka)), make([]float64, len(ko))
+	for k, i := range ka {
+		ia[k], na[k] = a.lx.ids[i], needA[i]
+	}
+	for k, j := range ko {
+		io[k], no[k] = o.lx.ids[j], needO[j]
+	}
+	wv.BestSims(ia, io, na, no, ba, bo)
+	for k, i := range ka {
+		bestA[i] = ba[k]
+	}
+	for k, j := range ko {
+		bestO[j] = bo[k]
+	}
+	return bestA, bestO
+}
+
+// side is one text's weighted alignment (share of its words matched in the
+// other, softly) and its largest gap (weight × (1 − match)).
+func side(a *analysis, need []bool, best []float64) (align, gap float64) {
+	var sum, tot float64
+	for i := range a.uniq {
+		wt := a.lx.weight[i]
+		b := 1.0
+		if need[i] {
+			b = best[i]
+			if b < softMatch {
+				b = b * b / softMatch * 0.5 // well below a match: counts little
+			}
+		}
+		sum += wt * b
+		tot += wt
+		if g := wt * (1 - b); g > gap {
+			gap = g
+		}
+	}
+	if tot > 0 {
+		align = sum / tot
+	}
+	return align, gap
 }
 
 func b2f(b bool) float64 {
@@ -149,26 +296,26 @@ func dot32(a, b []float32) float64 {
 	return s
 }
 
-// char3Cosine compares character trigrams of "<word>" (the same units the
-// local embedder hashes), counted exactly and weighted by their word's
-// weight, so "how do I" versus "how can I" costs little and a changed
-// content word costs much.
-func char3Cosine(a, b []string, weight func(string) float64) float64 {
-	ca, cb := trigrams(a, weight), trigrams(b, weight)
-	var d, na, nb float64
-	for g, x := range ca {
-		na += x * x
-		d += x * cb[g]
-	}
-	for _, y := range cb {
-		nb += y * y
-	}
-	if na == 0 || nb == 0 {
+// char3Dot is the cosine of two texts' character-trigram counts
+// (trigrams), computed over the smaller map.
+func char3Dot(a, b *lexData) float64 {
+	if a.triNorm == 0 || b.triNorm == 0 {
 		return 0
 	}
-	return d / math.Sqrt(na*nb)
+	small, large := a, b
+	if len(large.triKeys) < len(small.triKeys) {
+		small, large = large, small
+	}
+	var d float64
+	for _, g := range small.triKeys {
+		d += small.tri[g] * large.tri[g]
+	}
+	return d / math.Sqrt(a.triNorm*b.triNorm)
 }
 
+// trigrams counts the character trigrams of "<word>" (the same units the
+// local embedder hashes), weighted by their word's weight, so "how do I"
+// versus "how can I" costs little and a changed content word costs much.
 func trigrams(ws []string, weight func(string) float64) map[string]float64 {
 	m := map[string]float64{}
 	for _, w := range ws {

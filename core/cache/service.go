@@ -273,10 +273,16 @@ func (c *Cache) add(se Entry) *entry {
 		c.scopes[e.fp] = sc
 	}
 	sc.n++
-	if se.Embedder == c.emb.ID() && len(se.Vector) == c.emb.Dim() && sc.index.Add(e.id, se.Vector) == nil {
-		e.embedder = se.Embedder
-	} else {
-		e.embedder = se.Embedder
+	e.embedder = se.Embedder
+	indexed := false
+	if se.Embedder == c.emb.ID() && se.Dim == c.emb.Dim() {
+		if len(se.Codes) == se.Dim {
+			indexed = sc.index.AddQuantized(e.id, se.Codes, se.Scale) == nil
+		} else if len(se.Vector) == se.Dim {
+			indexed = sc.index.Add(e.id, se.Vector) == nil
+		}
+	}
+	if !indexed {
 		sc.stale++
 	}
 	c.entries[e.id] = e

@@ -42,7 +42,9 @@ func (f ProviderFunc) Provider(model string) (llm.Provider, error) { return f(mo
 // the hit) and Put stores a fresh response.
 type CacheFiller interface {
 	Serve(ctx context.Context, req cache.Request) (cache.Result, error)
-	Put(ctx context.Context, req cache.Request, response string) error
+	// Put stores a response; meta says what producing it cost, which is
+	// what each later hit saves.
+	Put(ctx context.Context, req cache.Request, response string, meta cache.Meta) error
 }
 
 // Budget holds and settles spend; *budget.Service implements it.
@@ -402,7 +404,8 @@ func (s *Sender) call(ctx context.Context, pl plan.Plan, scope cache.Scope, creq
 		case strings.TrimSpace(resp.Text) == "":
 			out.Warnings = append(out.Warnings, "empty response; not cached")
 		default:
-			if err := s.d.Cache.Put(bctx, creq, resp.Text); err != nil {
+			meta := cache.Meta{Model: priced.ID, PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), Cost: actual}
+			if err := s.d.Cache.Put(bctx, creq, resp.Text, meta); err != nil {
 				out.Warnings = append(out.Warnings, "cache fill failed: "+err.Error())
 			} else {
 				out.Cache.Filled = true

@@ -72,7 +72,7 @@ func (c *memCache) Serve(ctx context.Context, r cache.Request) (cache.Result, er
 	return c.Lookup(ctx, r)
 }
 
-func (c *memCache) Put(_ context.Context, r cache.Request, resp string) error {
+func (c *memCache) Put(_ context.Context, r cache.Request, resp string, _ cache.Meta) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.entries[key(r)] = resp

@@ -161,9 +161,31 @@ func (ix *Index) Add(id int64, vec []float32) error {
 	if _, ok := ix.slotOf[id]; ok {
 		return fmt.Errorf("vindex add %d: %w", id, ErrDuplicate)
 	}
-	slot := uint32(len(ix.ids))
+	slot := len(ix.ids)
 	ix.codes = append(ix.codes, make([]int8, ix.dim)...)
-	ix.scales = append(ix.scales, quantize(ix.codes[int(slot)*ix.dim:], vec))
+	ix.add(id, quantize(ix.codes[slot*ix.dim:], vec))
+	return nil
+}
+
+// AddQuantized stores a vector already in Quantize form (codes, scale),
+// as a store that persists it that way hands it over at start-up: no
+// float round trip.
+func (ix *Index) AddQuantized(id int64, codes []int8, scale float32) error {
+	if len(codes) != ix.dim {
+		return fmt.Errorf("vindex add %d: %w: got %d, index holds %d", id, ErrDim, len(codes), ix.dim)
+	}
+	if _, ok := ix.slotOf[id]; ok {
+		return fmt.Errorf("vindex add %d: %w", id, ErrDuplicate)
+	}
+	ix.codes = append(ix.codes, codes...)
+	ix.add(id, scale)
+	return nil
+}
+
+// add completes Add once the codes of the new slot are appended.
+func (ix *Index) add(id int64, scale float32) {
+	slot := uint32(len(ix.ids))
+	ix.scales = append(ix.scales, scale)
 	ix.ids = append(ix.ids, id)
 	ix.deleted = append(ix.deleted, false)
 	ix.slotOf[id] = slot
@@ -175,7 +197,6 @@ func (ix *Index) Add(id int64, vec []float32) error {
 		ix.insert(slot)
 		ix.built++
 	}
-	return nil
 }
 
 // Remove drops id. Its slot stays in the graph as a tombstone (still

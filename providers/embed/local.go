@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -228,6 +229,64 @@ func (l *Local) WordSim(a, b string) float64 {
 		return 0
 	}
 	return l.tab.cosine(i, j)
+}
+
+// WordID is the word's vocabulary rank; false when it has no vector. With
+// BestSims it lets the cache's judge compare words by id (it implements
+// cache.WordVectors).
+func (l *Local) WordID(word string) (int32, bool) {
+	i, ok := l.tab.index[word]
+	return i, ok
+}
+
+// BestSims implements cache.WordVectors: for every i with needA[i],
+// bestA[i] becomes the largest of itself and WordSim(a[i], b[j]) over all
+// j; for every j with needB[j], bestB[j] the largest of itself and
+// WordSim(b[j], a[i]) over all i. Pairs where neither side needs it are
+// skipped, so a word present on both sides (not needing a match) is never
+// compared with itself. Each pair costs one integer dot product, computed
+// four columns at a time; the values are bit-identical to WordSim's.
+func (l *Local) BestSims(a, b []int32, needA, needB []bool, bestA, bestB []float64) {
+	t := l.tab
+	anyB := slices.Contains(needB, true)
+	var js [4]int32
+	var cols [4]int
+	for i, ai := range a {
+		if !needA[i] && !anyB {
+			continue
+		}
+		n := 0
+		flush := func() {
+			for k := n; k < 4; k++ {
+				js[k] = js[0] // pad with a real word; results ignored
+			}
+			var s [4]int32
+			s[0], s[1], s[2], s[3] = t.dot4(ai, &js)
+			for k := 0; k < n; k++ {
+				j := cols[k]
+				ab, ba := t.cosinesFrom(s[k], ai, b[j])
+				if needA[i] && ab > bestA[i] {
+					bestA[i] = ab
+				}
+				if needB[j] && ba > bestB[j] {
+					bestB[j] = ba
+				}
+			}
+			n = 0
+		}
+		for j, bj := range b {
+			if !needA[i] && !needB[j] {
+				continue
+			}
+			js[n], cols[n] = bj, j
+			if n++; n == 4 {
+				flush()
+			}
+		}
+		if n > 0 {
+			flush()
+		}
+	}
 }
 
 // Tokenize lowercases text, expands the "n't" contraction to "not" and

@@ -86,19 +86,71 @@ func (t *table) addScaled(dst []float64, i int32, w float64) {
 	}
 }
 
-// cosine of two word vectors.
-func (t *table) cosine(i, j int32) float64 {
+// dot is the exact integer dot product of two words' int8 components.
+// int32 cannot overflow: |c| ≤ 128 and dim ≤ 4096 give at most 2^26.
+// Four accumulators and a re-sliced b (no bounds checks in the loop) make
+// it about three times faster than the plain loop; the sum is exact, so
+// the order does not matter.
+func (t *table) dot(i, j int32) int32 {
 	a := t.comps[int(i)*t.dim : int(i+1)*t.dim]
 	b := t.comps[int(j)*t.dim : int(j+1)*t.dim]
-	var s int64
-	for k := range a {
-		s += int64(int8(a[k])) * int64(int8(b[k]))
+	b = b[:len(a)]
+	var s0, s1, s2, s3 int32
+	k := 0
+	for ; k+4 <= len(a); k += 4 {
+		s0 += int32(int8(a[k])) * int32(int8(b[k]))
+		s1 += int32(int8(a[k+1])) * int32(int8(b[k+1]))
+		s2 += int32(int8(a[k+2])) * int32(int8(b[k+2]))
+		s3 += int32(int8(a[k+3])) * int32(int8(b[k+3]))
 	}
+	for ; k < len(a); k++ {
+		s0 += int32(int8(a[k])) * int32(int8(b[k]))
+	}
+	return s0 + s1 + s2 + s3
+}
+
+// dot4 is dot(i, js[0..3]) for four words at once: each component of i is
+// loaded once for four products, which is what bounds this loop in pure
+// Go (no SIMD). Exact integers, like dot.
+func (t *table) dot4(i int32, js *[4]int32) (s0, s1, s2, s3 int32) {
+	dim := t.dim
+	a := t.comps[int(i)*dim : int(i+1)*dim]
+	b0 := t.comps[int(js[0])*dim : int(js[0]+1)*dim][:len(a)]
+	b1 := t.comps[int(js[1])*dim : int(js[1]+1)*dim][:len(a)]
+	b2 := t.comps[int(js[2])*dim : int(js[2]+1)*dim][:len(a)]
+	b3 := t.comps[int(js[3])*dim : int(js[3]+1)*dim][:len(a)]
+	for k, c := range a {
+		x := int32(int8(c))
+		s0 += x * int32(int8(b0[k]))
+		s1 += x * int32(int8(b1[k]))
+		s2 += x * int32(int8(b2[k]))
+		s3 += x * int32(int8(b3[k]))
+	}
+	return s0, s1, s2, s3
+}
+
+// cosinesFrom is cosines given the dot product s of i and j.
+func (t *table) cosinesFrom(s int32, i, j int32) (ij, ji float64) {
 	d := float64(t.norms[i]) * float64(t.norms[j])
 	if d == 0 {
-		return 0
+		return 0, 0
 	}
-	return float64(s) * float64(t.scales[i]) * float64(t.scales[j]) / d
+	fs := float64(s)
+	return fs * float64(t.scales[i]) * float64(t.scales[j]) / d, fs * float64(t.scales[j]) * float64(t.scales[i]) / d
+}
+
+// cosine of two word vectors.
+func (t *table) cosine(i, j int32) float64 {
+	ij, _ := t.cosines(i, j)
+	return ij
+}
+
+// cosines returns cosine(i, j) and cosine(j, i) from one dot product. The
+// two differ only in the order of the float multiplications, which is
+// kept as cosine has always computed it, so either is bit-identical to a
+// separate call.
+func (t *table) cosines(i, j int32) (ij, ji float64) {
+	return t.cosinesFrom(t.dot(i, j), i, j)
 }
 
 // sifWeight is a/(a+p(w)) with p estimated from the frequency rank.

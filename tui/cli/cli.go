@@ -50,6 +50,8 @@ type Deps interface {
 	// EvalRouter is the configured router, with a learned signal from
 	// examples when there are any.
 	EvalRouter(ctx context.Context, examples []route.Example) (*route.Router, error)
+	// Cache is the response cache, loaded.
+	Cache(ctx context.Context) (Cache, error)
 }
 
 // IO is a command's standard streams.
@@ -103,6 +105,7 @@ func commands() []command {
 		{"send", "execute a plan: cache, route, compress, call; record actual cost", "penny send [--model M] [--json] [PROMPT|-]", runSend},
 		{"eval", "measure compression, the cache or the router on labelled data", "penny eval compress FILE... | eval cache --pairs FILE [--threshold T] | eval route --data FILE... [--train FILE...]  [--json]", runEval},
 		{"replay", "replay traffic through the full pipeline offline and report the savings", "penny replay FILE [--json] [--requests-per-day N] [--strict]", runReplay},
+		{"cache", "inspect and manage the response cache", "penny cache ls [--sort hits|age|recent|lru] [--limit N] [--tenant T] | stats | pin ID | unpin ID | evict ID | clear | reembed  [--json]", runCache},
 		{"ledger", "report or export what was sent and what it cost", "penny ledger report [--json] [--days N] [--tag T] | penny ledger export [--format jsonl|csv]", runLedger},
 	}
 }

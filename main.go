@@ -377,6 +377,30 @@ func (a *app) Cache(ctx context.Context) (cli.Cache, error) {
 	return a.cache, nil
 }
 
+// Scope implements cli.Deps.
+func (a *app) Scope(context.Context) (cache.Scope, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.scopeLocked()
+}
+
+// scopeLocked is the cache scope of the user's requests: answers of the
+// simulator are kept apart from real ones.
+func (a *app) scopeLocked() (cache.Scope, error) {
+	reg, err := a.providers()
+	if err != nil {
+		return cache.Scope{}, err
+	}
+	var sc cache.Scope
+	if reg.Simulated() {
+		sc.Source = simulatedSource
+	}
+	return sc, nil
+}
+
+// simulatedSource marks cache entries answered by the simulator.
+const simulatedSource = "simulated"
+
 // Tokens implements cli.Deps.
 func (a *app) Tokens() *tokens.Registry { return a.toks }
 
@@ -742,12 +766,11 @@ func (a *app) runCLI(ctx context.Context, args []string, stdin io.Reader, stdout
 
 // playground runs the TUI on the local terminal.
 func (a *app) playground(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) int {
-	svc, err := a.services(ctx, a.cfg.User)
+	svc, opts, err := a.services(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "penny: %v\n", err)
 		return 1
 	}
-	opts := a.tuiOptions()
 	if a.env["PENNY_DEBUG"] != "" && a.logFile != nil {
 		opts.DebugLog = a.logFile
 	}
@@ -759,31 +782,33 @@ func (a *app) playground(ctx context.Context, stdin io.Reader, stdout, stderr io
 	return 0
 }
 
-func (a *app) tuiOptions() tui.Options {
-	return tui.Options{
-		Baseline: a.cfg.BaselineModel, CompletionTokens: a.cfg.CompletionTokens, RequestsPerDay: a.cfg.RequestsPerDay,
-		NoColor: a.env["NO_COLOR"] != "", Logger: a.log, User: a.cfg.User,
-	}
-}
-
-// services builds what the playground talks to. Storage problems (a
-// locked or unwritable database) are reported; the TUI cannot run without
-// its planner.
-func (a *app) services(ctx context.Context, user string) (tui.Services, error) {
+// services builds what the playground talks to, and its options.
+// Storage problems (a locked or unwritable database) are reported; the TUI
+// cannot run without its planner.
+func (a *app) services(ctx context.Context) (tui.Services, tui.Options, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	pl, err := a.plannerLocked(ctx, true)
 	if err != nil {
-		return tui.Services{}, err
+		return tui.Services{}, tui.Options{}, err
 	}
 	s, err := a.senderLocked(ctx)
 	if err != nil {
-		return tui.Services{}, err
+		return tui.Services{}, tui.Options{}, err
 	}
-	return tui.Services{
+	scope, err := a.scopeLocked()
+	if err != nil {
+		return tui.Services{}, tui.Options{}, err
+	}
+	svc := tui.Services{
 		Planner: pl, Models: chatModels{a.cat}, Sender: historySender{s: s, h: a.db, log: a.log}, History: a.db, Cache: a.cache,
 		Rules: a.rules, Savings: savingsService{storage.NewLedgerStore(a.db)}, Demo: demoService{a}, Eval: cacheEvaluator{a},
-	}, nil
+	}
+	opts := tui.Options{
+		Baseline: a.cfg.BaselineModel, CompletionTokens: a.cfg.CompletionTokens, RequestsPerDay: a.cfg.RequestsPerDay,
+		Scope: scope, NoColor: a.env["NO_COLOR"] != "", Logger: a.log, User: a.cfg.User,
+	}
+	return svc, opts, nil
 }
 
 // chatModels offers only chat models to the baseline picker.
@@ -812,7 +837,7 @@ func (a *app) serve(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	// Open the shared services before listening, so a broken database or
 	// config is reported now rather than to the first visitor.
-	if _, err := a.services(ctx, a.cfg.User); err != nil {
+	if _, _, err := a.services(ctx); err != nil {
 		fmt.Fprintf(stderr, "penny serve: %v\n", err)
 		return 1
 	}
@@ -844,7 +869,7 @@ func (a *app) serve(ctx context.Context, args []string, stdout, stderr io.Writer
 type sshHandler struct{ a *app }
 
 func (h sshHandler) Playground(ctx context.Context, s serve.Session) (tui.Services, tui.Options, error) {
-	svc, err := h.a.services(ctx, s.User)
+	svc, opts, err := h.a.services(ctx)
 	if err != nil {
 		return tui.Services{}, tui.Options{}, err
 	}
@@ -854,7 +879,6 @@ func (h sshHandler) Playground(ctx context.Context, s serve.Session) (tui.Servic
 	if s.Demo {
 		svc.Cache = readOnlyCache{svc.Cache}
 	}
-	opts := h.a.tuiOptions()
 	opts.User = s.User
 	if s.Demo {
 		// Demo visitors share the demo data's cache tenant, so its hits
@@ -1043,7 +1067,7 @@ func (d demoService) Load(ctx context.Context) (int, error) {
 	}
 	r, err := replay.NewRunner(planner, replay.SendExecutor{Sender: historySender{s: s, h: d.a.db, log: d.a.log}, Tag: "demo"},
 		replay.Config{Baseline: d.a.cfg.BaselineModel, CompletionTokens: d.a.cfg.CompletionTokens,
-			Scope: cache.Scope{Tenant: demoTenant}, Catalog: d.a.cat, Tokens: d.a.toks})
+			Scope: cache.Scope{Tenant: demoTenant, Source: simulatedSource}, Catalog: d.a.cat, Tokens: d.a.toks})
 	if err != nil {
 		return 0, err
 	}

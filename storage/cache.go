@@ -29,7 +29,7 @@ func NewCacheStore(db *DB) *CacheStore { return &CacheStore{db: db} }
 const entryColumns = `e.id, e.key, e.scope_id, e.prompt, e.embedder, e.dim, e.vector, e.created_at, e.last_used,
 	e.hits, e.pinned, e.meta_model, e.prompt_tokens, e.completion_tokens, e.cost_nanos`
 
-const scopeColumns = `id, model, system, temperature, max_tokens, tools, format, tenant`
+const scopeColumns = `id, model, system, temperature, max_tokens, tools, format, tenant, source`
 
 // entryRow holds the scan destinations of one entry row; Load reuses one
 // for every row (a fresh destination slice per row was 24 MB of garbage
@@ -93,7 +93,7 @@ func (s *CacheStore) loadScopes(ctx context.Context, where string, args ...any) 
 	for rows.Next() {
 		var id int64
 		var sc cache.Scope
-		if err := rows.Scan(&id, &sc.Model, &sc.System, &sc.Temperature, &sc.MaxTokens, &sc.Tools, &sc.Format, &sc.Tenant); err != nil {
+		if err := rows.Scan(&id, &sc.Model, &sc.System, &sc.Temperature, &sc.MaxTokens, &sc.Tools, &sc.Format, &sc.Tenant, &sc.Source); err != nil {
 			return nil, err
 		}
 		out[id] = sc
@@ -212,8 +212,8 @@ func (s *CacheStore) Insert(ctx context.Context, e cache.Entry, response string)
 func upsertScope(ctx context.Context, tx *sql.Tx, sc cache.Scope) (int64, error) {
 	fp := cache.Fingerprint(sc)
 	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO cache_scopes
-		(fingerprint, model, system, temperature, max_tokens, tools, format, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		fp, sc.Model, sc.System, sc.Temperature, sc.MaxTokens, sc.Tools, sc.Format, sc.Tenant); err != nil {
+		(fingerprint, model, system, temperature, max_tokens, tools, format, tenant, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		fp, sc.Model, sc.System, sc.Temperature, sc.MaxTokens, sc.Tools, sc.Format, sc.Tenant, sc.Source); err != nil {
 		return 0, err
 	}
 	var id int64

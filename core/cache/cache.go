@@ -44,6 +44,10 @@ type Scope struct {
 	Tools       string  `json:"tools,omitempty"`      // canonical JSON of tool definitions
 	Format      string  `json:"format,omitempty"`     // response format ("json_object", schema hash…)
 	Tenant      string  `json:"tenant,omitempty"`     // user or team the entry belongs to
+	// Source is "simulated" when penny's simulator answers instead of a
+	// model: its canned answers must never be served as a real model's
+	// once a provider is configured, nor real answers to a simulation.
+	Source string `json:"source,omitempty"`
 }
 
 // Request is a lookup.

@@ -54,10 +54,17 @@ type analysis struct {
 	joined    string             // words written together, for joined entity forms
 	capFirst  map[string]bool    // lowercased raw token → its first occurrence starts with a capital
 	wordStems []string           // stem(words[i])
-	uniq      []string           // distinct words, sorted: sums over them are deterministic
+	uniq      []string           // distinct words, first occurrence first: sums over them are deterministic
 	uniqStems []string           // stem(uniq[i])
 	pairJoins map[string][]int32 // words[i]+words[i+1] → every such i ("upper case" → "uppercase")
+	polar     []polarHit         // antonym pairs with a side present, by pair index
 	lx        *lexData           // lexicon-dependent data (score.go); nil until prepared
+}
+
+// polarHit records which sides of antonymStems[pair] a text has.
+type polarHit struct {
+	pair int32
+	x, y bool
 }
 
 // capRun is a run of capitalized words ("World Health Organization") and
@@ -212,12 +219,26 @@ func analyze(text string) *analysis {
 			a.negators = append(a.negators, w)
 		}
 	}
-	a.uniq = sortedKeys(a.wordSet)
+	// Distinct words in first-occurrence order: deterministic, unlike a
+	// map's, so sums over them do not vary from run to run.
+	a.uniq = make([]string, 0, len(a.wordSet))
+	seen := make(map[string]bool, len(a.wordSet))
+	for _, w := range a.words {
+		if !seen[w] {
+			seen[w] = true
+			a.uniq = append(a.uniq, w)
+		}
+	}
 	a.uniqStems = make([]string, len(a.uniq))
 	for i, w := range a.uniq {
 		a.uniqStems[i] = stem(w)
 	}
 	a.joined = strings.Join(a.words, "")
+	for i, p := range antonymStems {
+		if x, y := hasStem(a, p[0]), hasStem(a, p[1]); x || y {
+			a.polar = append(a.polar, polarHit{int32(i), x, y})
+		}
+	}
 	a.numbers, a.units = numbersAndUnits(text, a.words)
 	a.entities = findEntities(text, a.words)
 	return a
@@ -271,6 +292,15 @@ func numbersAndUnits(text string, ws []string) (nums, us []string) {
 		}
 	}
 	return sortedKeys(numSet), sortedKeys(unitSet)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func hasKey[K comparable, V any](m map[K]V, k K) bool {
@@ -697,10 +727,22 @@ func runGuardsWith(q, c *analysis, opts GuardOptions, onlyQ, onlyC []entity) (gu
 		return GuardNegation, differ(q.negators, c.negators)
 	}
 	if !opts.NoPolarity {
-		for _, p := range antonymStems {
-			x, y := p[0], p[1]
-			qx, qy := hasStem(q, x), hasStem(q, y)
-			cx, cy := hasStem(c, x), hasStem(c, y)
+		// A pair can fire only if both texts have a side of it: walk the
+		// pairs both texts touch, in list order (the first firing pair is
+		// reported).
+		for i, k := 0, 0; i < len(q.polar) && k < len(c.polar); {
+			hq, hc := q.polar[i], c.polar[k]
+			if hq.pair != hc.pair {
+				if hq.pair < hc.pair {
+					i++
+				} else {
+					k++
+				}
+				continue
+			}
+			i, k = i+1, k+1
+			x, y := antonymStems[hq.pair][0], antonymStems[hq.pair][1]
+			qx, qy, cx, cy := hq.x, hq.y, hc.x, hc.y
 			if (qx && !qy && cy && !cx) || (qy && !qx && cx && !cy) {
 				if qx {
 					return GuardPolarity, surface(q, x) + " ≠ " + surface(c, y)

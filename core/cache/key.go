@@ -13,7 +13,7 @@ import (
 
 // keyVersion is part of every hash: changing the normalization below must
 // bump it, so old exact keys stop matching instead of matching wrongly.
-const keyVersion = "penny-cache-key-v1"
+const keyVersion = "penny-cache-key-v2"
 
 // Normalize is the canonical form of a prompt (and of a system prompt) for
 // the exact key. It removes differences that cannot change the answer and
@@ -107,6 +107,7 @@ func canonicalScope(b *strings.Builder, s Scope) {
 	field("tools", s.Tools)
 	field("format", s.Format)
 	field("tenant", s.Tenant)
+	field("source", s.Source)
 }
 
 func hash(s string) string {
@@ -163,7 +164,17 @@ func DiffScope(want, have Scope) string {
 	if want.Tenant != have.Tenant {
 		d = append(d, "tenant differs")
 	}
+	if want.Source != have.Source {
+		d = append(d, fmt.Sprintf("answer source differs: %s vs %s", sourceName(want.Source), sourceName(have.Source)))
+	}
 	return strings.Join(d, "; ")
+}
+
+func sourceName(s string) string {
+	if s == "" {
+		return "a real model"
+	}
+	return s
 }
 
 func quoteShort(s string) string {

@@ -58,6 +58,7 @@ func TestExactKeyCoversScope(t *testing.T) {
 		func(r *Request) { r.Scope.Tools = `[{"name":"x"}]` },
 		func(r *Request) { r.Scope.Format = "" },
 		func(r *Request) { r.Scope.Tenant = "u" },
+		func(r *Request) { r.Scope.Source = "simulated" },
 		// field boundaries cannot be shifted: "m"+"s" vs "ms"+""
 		func(r *Request) { r.Scope.Model, r.Scope.System = "ms", "" },
 	}
@@ -80,9 +81,10 @@ func TestExactKeyCoversScope(t *testing.T) {
 
 func TestDiffScope(t *testing.T) {
 	a := Scope{Model: "gpt-4o", System: "x", Temperature: 0, MaxTokens: 100}
-	b := Scope{Model: "gpt-4o-mini", System: "y", Temperature: 0.5, MaxTokens: 100, Tenant: "z"}
+	b := Scope{Model: "gpt-4o-mini", System: "y", Temperature: 0.5, MaxTokens: 100, Tenant: "z", Source: "simulated"}
 	d := DiffScope(a, b)
-	for _, want := range []string{"model differs: gpt-4o vs gpt-4o-mini", "system prompt differs", "temperature differs: 0 vs 0.5", "tenant differs"} {
+	for _, want := range []string{"model differs: gpt-4o vs gpt-4o-mini", "system prompt differs", "temperature differs: 0 vs 0.5", "tenant differs",
+		"answer source differs: a real model vs simulated"} {
 		if !strings.Contains(d, want) {
 			t.Errorf("DiffScope = %q, missing %q", d, want)
 		}

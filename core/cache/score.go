@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 )
 
 // Lexicon is word knowledge the judge borrows from the embedder, when it has
@@ -74,7 +73,7 @@ type lexData struct {
 	ids     []int32            // WordID(uniq[i]); -1 when unknown or without WordVectors
 	known   []int32            // indices i of uniq with ids[i] ≥ 0
 	tri     map[string]float64 // weighted character-trigram counts
-	triKeys []string           // tri's keys, sorted
+	triKeys []string           // tri's keys, in first-occurrence order
 	triNorm float64            // Σ tri²
 }
 
@@ -111,26 +110,16 @@ func newLexData(a *analysis, lex Lexicon) *lexData {
 			}
 		}
 	}
-	d.tri = trigrams(a.words, weight)
-	d.triKeys = sortedKeys(d.tri)
+	d.tri, d.triKeys = trigrams(a.words, weight)
 	for _, g := range d.triKeys {
 		d.triNorm += d.tri[g] * d.tri[g]
 	}
 	return d
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
-
 // computeFeatures computes the similarity signals of a pair. It takes
 // analyses and each side's unmatched entities (the guards need them too);
-// sums run over sorted words, so results are deterministic (the version
+// sums run over words in first-occurrence order, so results are deterministic (the version
 // that ranged over maps differed in the last bits from run to run).
 func computeFeatures(q, c *analysis, qv, cv []float32, lex Lexicon) Features {
 	return computeFeaturesWith(withLex(q, lex), withLex(c, lex), qv, cv, lex, unmatchedEntities(q, c), unmatchedEntities(c, q))
@@ -316,16 +305,23 @@ func char3Dot(a, b *lexData) float64 {
 // trigrams counts the character trigrams of "<word>" (the same units the
 // local embedder hashes), weighted by their word's weight, so "how do I"
 // versus "how can I" costs little and a changed content word costs much.
-func trigrams(ws []string, weight func(string) float64) map[string]float64 {
+// The keys are also returned in first-occurrence order, so that sums over
+// them are deterministic.
+func trigrams(ws []string, weight func(string) float64) (map[string]float64, []string) {
 	m := map[string]float64{}
+	var keys []string
 	for _, w := range ws {
 		wt := weight(w)
 		r := []rune("<" + w + ">")
 		for i := 0; i+3 <= len(r); i++ {
-			m[string(r[i:i+3])] += wt
+			g := string(r[i : i+3])
+			if _, ok := m[g]; !ok {
+				keys = append(keys, g)
+			}
+			m[g] += wt
 		}
 	}
-	return m
+	return m, keys
 }
 
 // ScoreModel is a logistic model over Features: Score = σ(Bias + Σ wᵢxᵢ).

@@ -10,7 +10,8 @@ CREATE TABLE cache_scopes (
 	max_tokens  INTEGER NOT NULL DEFAULT 0,
 	tools       TEXT    NOT NULL DEFAULT '',
 	format      TEXT    NOT NULL DEFAULT '',
-	tenant      TEXT    NOT NULL DEFAULT ''
+	tenant      TEXT    NOT NULL DEFAULT '',
+	source      TEXT    NOT NULL DEFAULT ''  -- 'simulated' for the simulator's answers
 );
 
 -- AUTOINCREMENT: ids are never reused, so an id held by the UI or a plan

@@ -52,6 +52,9 @@ type Deps interface {
 	EvalRouter(ctx context.Context, examples []route.Example) (*route.Router, error)
 	// Cache is the response cache, loaded.
 	Cache(ctx context.Context) (Cache, error)
+	// Scope is the cache scope of this user's requests (tenant, whether
+	// the simulator answers); Model is filled by the planner.
+	Scope(ctx context.Context) (cache.Scope, error)
 }
 
 // IO is a command's standard streams.

@@ -31,8 +31,12 @@ func runPlan(ctx context.Context, d Deps, s IO, args []string) error {
 	if err != nil {
 		return err
 	}
+	scope, err := d.Scope(ctx)
+	if err != nil {
+		return err
+	}
 	pl, err := p.Plan(ctx, prompt, plan.Options{
-		Baseline: *model, CompletionTokens: *completion, RequestsPerDay: *perDay,
+		Baseline: *model, CompletionTokens: *completion, RequestsPerDay: *perDay, Scope: scope,
 	})
 	if err != nil {
 		return err

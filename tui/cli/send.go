@@ -36,7 +36,12 @@ func runSend(ctx context.Context, d Deps, s IO, args []string) error {
 	if err != nil {
 		return err
 	}
-	pl, err := p.Plan(ctx, prompt, plan.Options{Baseline: *model, CompletionTokens: *completion, RequestsPerDay: cfg.RequestsPerDay})
+	scope, err := d.Scope(ctx)
+	if err != nil {
+		return err
+	}
+	pl, err := p.Plan(ctx, prompt, plan.Options{Baseline: *model, CompletionTokens: *completion,
+		RequestsPerDay: cfg.RequestsPerDay, Scope: scope})
 	if err != nil {
 		return err
 	}
@@ -48,7 +53,7 @@ func runSend(ctx context.Context, d Deps, s IO, args []string) error {
 	if !*asJSON {
 		onDelta = func(t string) { io.WriteString(s.Stdout, t) }
 	}
-	out, err := sender.Send(ctx, pl, send.Options{User: cfg.User, Tag: "cli"}, onDelta)
+	out, err := sender.Send(ctx, pl, send.Options{Scope: scope, User: cfg.User, Tag: "cli"}, onDelta)
 	if err != nil && !errors.Is(err, send.ErrNotRecorded) {
 		return err
 	}

@@ -110,6 +110,24 @@ var aliasFields = func() [][][]string {
 	return out
 }()
 
+// antonymsByStem indexes antonymStems by the stem of each side's first
+// word (computed once, never written).
+var antonymsByStem = func() map[string][]int32 {
+	m := map[string][]int32{}
+	for i, p := range antonymStems {
+		for _, side := range p {
+			first := "" // an empty phrase is in every text (hasStem)
+			if len(side) > 0 {
+				first = side[0]
+			}
+			if !slices.Contains(m[first], int32(i)) {
+				m[first] = append(m[first], int32(i))
+			}
+		}
+	}
+	return m
+}()
+
 // antonymStems are antonymPairs stemmed, likewise computed once.
 var antonymStems = func() [][2][]string {
 	out := make([][2][]string, len(antonymPairs))
@@ -120,14 +138,20 @@ var antonymStems = func() [][2][]string {
 }()
 
 var (
-	reURL     = regexp.MustCompile(`(?i)\b(?:https?://|www\.)[^\s"'<>]+`)
-	reEmail   = regexp.MustCompile(`[\w.+-]+@[\w-]+(?:\.[\w-]+)+`)
-	reQuoted  = regexp.MustCompile("\"([^\"]{1,120})\"|“([^”]{1,120})”|`([^`]{1,120})`|(?:^|\\s)'([^']{1,80})'(?:[\\s.,;:!?)]|$)")
-	reNumber  = regexp.MustCompile(`(?:^|[^\w.])([-+]?\d[\d,]*(?:\.\d+)?)(st|nd|rd|th|[a-zA-Z%]+)?`)
-	reCurrSym = regexp.MustCompile(`[$€£¥]`)
-	reLangSym = regexp.MustCompile(`(?i)(?:^|[^\w])([cf](?:\+\+|#)|\.net)(?:[^\w]|$)`)
-	reCodeTok = regexp.MustCompile(`[A-Za-z_]\w+(?:(?:\.|::|->)[A-Za-z_]\w*)*(?:\.|::|->)[A-Za-z_]\w+(?:\(\))?|[A-Za-z_]\w*\(\)|[A-Za-z0-9]*_\w+`)
-	reFlag    = regexp.MustCompile(`(?:^|\s)(--?[a-z][\w-]*)`)
+	reURL   = regexp.MustCompile(`(?i)\b(?:https?://|www\.)[^\s"'<>]+`)
+	reEmail = regexp.MustCompile(`[\w.+-]+@[\w-]+(?:\.[\w-]+)+`)
+	// Quoted strings: "…", “…”, `…` or '…' after white space, as
+	//   "([^"]{1,120})"|“([^”]{1,120})”|`([^`]{1,120})`|(?:^|\s)'([^']{1,80})'(?:[\s.,;:!?)]|$)
+	// anchored at the start of its input, for findQuoted: at the text's
+	// start (reQuotedAt0, where the single-quote form may begin at ^) and
+	// elsewhere (reQuotedAt, where it needs white space).
+	reQuotedAt0 = regexp.MustCompile("^(?:\"([^\"]{1,120})\"|“([^”]{1,120})”|`([^`]{1,120})`|(?:^|\\s)'([^']{1,80})'(?:[\\s.,;:!?)]|$))")
+	reQuotedAt  = regexp.MustCompile("^(?:\"([^\"]{1,120})\"|“([^”]{1,120})”|`([^`]{1,120})`|\\s'([^']{1,80})'(?:[\\s.,;:!?)]|$))")
+	reNumber    = regexp.MustCompile(`(?:^|[^\w.])([-+]?\d[\d,]*(?:\.\d+)?)(st|nd|rd|th|[a-zA-Z%]+)?`)
+	reCurrSym   = regexp.MustCompile(`[$€£¥]`)
+	reLangSym   = regexp.MustCompile(`(?i)(?:^|[^\w])([cf](?:\+\+|#)|\.net)(?:[^\w]|$)`)
+	reCodeTok   = regexp.MustCompile(`[A-Za-z_]\w+(?:(?:\.|::|->)[A-Za-z_]\w*)*(?:\.|::|->)[A-Za-z_]\w+(?:\(\))?|[A-Za-z_]\w*\(\)|[A-Za-z0-9]*_\w+`)
+	reFlag      = regexp.MustCompile(`(?:^|\s)(--?[a-z][\w-]*)`)
 )
 
 // words lowercases text, expands "n't" and splits it into letter/digit runs,
@@ -234,9 +258,18 @@ func analyze(text string) *analysis {
 		a.uniqStems[i] = stem(w)
 	}
 	a.joined = strings.Join(a.words, "")
-	for i, p := range antonymStems {
+	// Only pairs with a side whose first word's stem the text has can be
+	// present: look those up by stem rather than testing every pair.
+	cand := append([]int32(nil), antonymsByStem[""]...) // pairs with an empty side (none today)
+	for st := range a.stems {
+		cand = append(cand, antonymsByStem[st]...)
+	}
+	slices.Sort(cand)
+	cand = slices.Compact(cand)
+	for _, i := range cand {
+		p := antonymStems[i]
 		if x, y := hasStem(a, p[0]), hasStem(a, p[1]); x || y {
-			a.polar = append(a.polar, polarHit{int32(i), x, y})
+			a.polar = append(a.polar, polarHit{i, x, y})
 		}
 	}
 	a.numbers, a.units = numbersAndUnits(text, a.words)
@@ -335,20 +368,20 @@ func findEntities(text string, ws []string) []entity {
 	// of it needs: most prompts have no URL, email, quote or flag, and the
 	// regexps dominated the cost of analysing a long prompt.
 	rest := text
-	lower := strings.ToLower(text)
-	urlLike := strings.Contains(text, "://") || strings.Contains(lower, "www.")
-	for _, re := range []*regexp.Regexp{reURL, reEmail} {
-		if re == reURL && !urlLike || re == reEmail && !strings.Contains(rest, "@") {
-			continue
-		}
-		for _, m := range re.FindAllString(rest, -1) {
-			m = strings.TrimRight(m, ".,;:!?)")
+	for _, p := range []struct {
+		re    *regexp.Regexp
+		inSeg func(byte) bool
+		may   func(string) bool
+	}{{reURL, isURLByte, mayURL}, {reEmail, isEmailByte, mayEmail}} {
+		spans := findInSegments(p.re, rest, p.inSeg, p.may)
+		for _, sp := range spans {
+			m := strings.TrimRight(rest[sp[0]:sp[1]], ".,;:!?)")
 			add(newEntity(m, nil, strings.ToLower(m)))
 		}
-		rest = re.ReplaceAllString(rest, " ")
+		rest = replaceSpans(rest, spans, " ")
 	}
 	if mayQuote(rest) {
-		for _, m := range reQuoted.FindAllStringSubmatch(rest, -1) {
+		for _, m := range findQuoted(rest) {
 			for _, g := range m[1:] {
 				// Short quoted strings are literals (a file name, an error
 				// message, a search term); long ones are reported speech, which
@@ -365,10 +398,9 @@ func findEntities(text string, ws []string) []entity {
 			add(newEntity(m[1], nil, strings.ToLower(m[1])))
 		}
 	}
-	for _, seg := range codeSegments(rest) {
-		for _, m := range reCodeTok.FindAllString(seg, -1) {
-			add(newEntity(m, nil, strings.ToLower(m)))
-		}
+	for _, sp := range findInSegments(reCodeTok, rest, isCodeByte, mayCode) {
+		m := rest[sp[0]:sp[1]]
+		add(newEntity(m, nil, strings.ToLower(m)))
 	}
 	if mayFlag(rest) {
 		for _, m := range reFlag.FindAllStringSubmatch(rest, -1) {
@@ -442,7 +474,7 @@ func findEntities(text string, ws []string) []entity {
 	return out
 }
 
-// mayQuote reports whether reQuoted can match s: every match starts with
+// mayQuote reports whether a quoted string can be in s: every match starts with
 // ", “ or ` or has ' at the start of s or after white space (\s: \t \n \f
 // \r and space). Apostrophes inside words ("don't") do not count.
 func mayQuote(s string) bool {
@@ -455,6 +487,46 @@ func mayQuote(s string) bool {
 		}
 	}
 	return false
+}
+
+// findQuoted finds the quoted strings of s, as FindAllStringSubmatch(s, -1)
+// with the unanchored pattern would, by trying
+// the anchored pattern only where a match can start (a quote or backtick,
+// white space before an apostrophe, an apostrophe at the start) instead
+// of running the unanchored pattern over the whole text, which for long
+// prompts runs the regexp's slow NFA across every byte. The leftmost
+// position where the anchored pattern matches is where the unanchored
+// search would match, with the same alternative and groups. Fuzzed
+// against the unanchored pattern (FuzzFindQuoted).
+func findQuoted(s string) [][]string {
+	var out [][]string
+	for x := 0; x < len(s); {
+		c := s[x]
+		start := c == '"' || c == '`' || strings.HasPrefix(s[x:], "“") ||
+			x == 0 && c == '\'' || isSpaceRE(c) && x+1 < len(s) && s[x+1] == '\''
+		if !start {
+			x++
+			continue
+		}
+		re := reQuotedAt
+		if x == 0 {
+			re = reQuotedAt0
+		}
+		m := re.FindStringSubmatchIndex(s[x:])
+		if m == nil {
+			x++
+			continue
+		}
+		groups := make([]string, len(m)/2)
+		for g := range groups {
+			if m[2*g] >= 0 {
+				groups[g] = s[x+m[2*g] : x+m[2*g+1]]
+			}
+		}
+		out = append(out, groups)
+		x += m[1]
+	}
+	return out
 }
 
 // mayFlag reports whether reFlag can match s: a '-' at the start of s or
@@ -473,39 +545,79 @@ func isSpaceRE(b byte) bool {
 	return b == ' ' || b == '\t' || b == '\n' || b == '\f' || b == '\r'
 }
 
-// codeSegments returns the parts of s that may hold a reCodeTok match.
-// Every match is made of ASCII letters, digits and _ . : - > ( ) only and
-// the pattern has no context assertions (no ^, $ or \b), so matching each
-// maximal run of those bytes separately finds exactly the matches of the
-// whole text; runs with none of the pattern's required marks (an
-// underscore, "()", or . : > before a letter or _) are dropped. Short runs
-// also let the regexp use its backtracker instead of the far slower NFA it
-// runs on long inputs.
-func codeSegments(s string) []string {
-	var out []string
+// findInSegments is re.FindAllStringIndex(s, -1) for a pattern whose
+// matches consist only of bytes for which inSeg holds and whose only
+// context assertions (\b, ^, $) see a byte outside that set exactly as
+// they see the start or end of the text. Then every match lies inside one
+// maximal run of such bytes, and matching each run alone finds the same
+// matches (leftmost-first within a run is leftmost-first overall). Runs
+// that may rejects (it must be a necessary condition for a match) are
+// skipped. Short runs also let the regexp use its backtracker instead of
+// the far slower NFA it runs on long inputs: analysing a 2,000-token
+// prompt spent most of its time in these patterns. Fuzzed against the
+// plain regexps (FuzzAnalyzeMatchesOld, FuzzSegmentedRegexps).
+func findInSegments(re *regexp.Regexp, s string, inSeg func(byte) bool, may func(string) bool) [][2]int {
+	var out [][2]int
 	for i := 0; i < len(s); {
-		if !isCodeByte(s[i]) {
+		if !inSeg(s[i]) {
 			i++
 			continue
 		}
 		j := i
-		for j < len(s) && isCodeByte(s[j]) {
+		for j < len(s) && inSeg(s[j]) {
 			j++
 		}
-		if seg := s[i:j]; mayCode(seg) {
-			out = append(out, seg)
+		if seg := s[i:j]; may(seg) {
+			for _, m := range re.FindAllStringIndex(seg, -1) {
+				out = append(out, [2]int{i + m[0], i + m[1]})
+			}
 		}
 		i = j
 	}
 	return out
 }
 
+// replaceSpans replaces each span of s (in order, not overlapping) with
+// repl, as re.ReplaceAllString(s, repl) does for a literal repl.
+func replaceSpans(s string, spans [][2]int, repl string) string {
+	if len(spans) == 0 {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, sp := range spans {
+		b.WriteString(s[last:sp[0]])
+		b.WriteString(repl)
+		last = sp[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// reURL's matches never hold white space, quotes or angle brackets (all
+// non-word bytes, so \b sees them as it sees the text's edges) and start
+// with http:// https:// or www. in any case.
+func isURLByte(b byte) bool { return !isSpaceRE(b) && b != '"' && b != '\'' && b != '<' && b != '>' }
+
+func mayURL(seg string) bool {
+	return strings.Contains(seg, "://") || strings.Contains(strings.ToLower(seg), "www.")
+}
+
+// reEmail's matches are ASCII word bytes, . + - and @ (no assertions).
+func isEmailByte(b byte) bool {
+	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '_' || b == '.' || b == '+' || b == '-' || b == '@'
+}
+
+func mayEmail(seg string) bool { return strings.Contains(seg, "@") }
+
+// reCodeTok's matches are ASCII word bytes and . : - > ( ) (no
+// assertions).
 func isCodeByte(b byte) bool {
 	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' ||
 		b == '_' || b == '.' || b == ':' || b == '-' || b == '>' || b == '(' || b == ')'
 }
 
-// mayCode is the necessary condition for a code-token match in seg: an
+// mayCode is a necessary condition for a code-token match in seg: an
 // underscore (third alternative), "()" (second), or a separator . :: ->
 // followed by a letter or underscore (first).
 func mayCode(seg string) bool {

@@ -99,6 +99,18 @@ func (j *Calibrated) Judge(query, cached Text) Judgement {
 	return j.judge(j.analysis(query.Prompt), query.Vector, j.analysis(cached.Prompt), cached.Vector)
 }
 
+// PreparedJudge is a Judge that can analyse a query once and judge it
+// against many candidates (a lookup judges up to 8, a what-if more).
+// Judge(q, c) and JudgePrepared(Prepare(q), c) give the same Judgement.
+type PreparedJudge interface {
+	Judge
+	Prepare(query Text) *Prepared
+	JudgePrepared(q *Prepared, cached Text) Judgement
+	JudgeMany(q *Prepared, cands []Text) []Judgement
+}
+
+var _ PreparedJudge = (*Calibrated)(nil)
+
 // Prepared is a query analysed once for judging against many candidates.
 // Immutable; safe to share between goroutines.
 type Prepared struct {
@@ -174,10 +186,12 @@ func newAnalysisCache(max, maxBytes int) *analysisCache {
 	return &analysisCache{max: max, maxBytes: maxBytes, items: make(map[string]*list.Element)}
 }
 
-// analysisCost estimates an analysis's memory: its word slices and maps
-// run to about 60 bytes per byte of text (measured with
-// BenchmarkAnalysisMemory), plus fixed overhead.
-func analysisCost(text string) int { return 2048 + 60*len(text) }
+// analysisCost estimates an analysis's memory, as measured by
+// BenchmarkAnalysisMemory with the word-similarity memo one 8-candidate
+// lookup fills: about 20 KB for a one-line prompt, 43 bytes per byte of a
+// 2,000-token one (665 KB). A memo judged against very many different
+// queries can grow to simMemoMax entries (about 40 KB) beyond this.
+func analysisCost(text string) int { return 16<<10 + 48*len(text) }
 
 func (c *analysisCache) get(text string) (*analysis, bool) {
 	c.mu.Lock()

@@ -17,6 +17,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -232,7 +234,7 @@ func TestJudgeMatchesOldPathFixture(t *testing.T) {
 
 func TestJudgeMatchesOldPathShared(t *testing.T) {
 	n := 3000
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		n = 300
 	}
 	pairs := sharedPairs(t, n)
@@ -249,6 +251,9 @@ func TestJudgeMatchesOldPathLong(t *testing.T) {
 	_, cached := localJudge(t, 0)
 	long := longVariants(t)
 	short := demoPrompts(t, 8)
+	if testing.Short() || raceEnabled { // the reference takes ~20 ms a long pair, ten times that under -race
+		long, short = long[:2], short[:2]
+	}
 	texts := append(append([]string(nil), long...), short...)
 	v := embedAll(t, e, texts)
 	var cases []equivCase
@@ -500,4 +505,85 @@ func FuzzAnalyzeMatchesOld(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzSegmentedRegexps checks findInSegments and replaceSpans against the
+// plain regexps they stand in for.
+func FuzzSegmentedRegexps(f *testing.F) {
+	for _, s := range []string{"", "see https://x.io/a?b=1, or WWW.go.dev\tand <http://a>", "bob.smith+x@mail.example.co.uk, a@b", "a->b::c() snake_case x.y.z 3_4 f(x) obj.method()", "xhttps://y 'www.q' \"https://z\" httpſ://k"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, c := range []struct {
+			re    *regexp.Regexp
+			inSeg func(byte) bool
+			may   func(string) bool
+		}{{oldReURL, isURLByte, mayURL}, {oldReEmail, isEmailByte, mayEmail}, {oldReCodeTok, isCodeByte, mayCode}} {
+			want := c.re.FindAllStringIndex(s, -1)
+			got := findInSegments(c.re, s, c.inSeg, c.may)
+			if len(got) != len(want) {
+				t.Fatalf("%s on %q: %v, want %v", c.re, s, got, want)
+			}
+			for i := range got {
+				if got[i][0] != want[i][0] || got[i][1] != want[i][1] {
+					t.Fatalf("%s on %q: %v, want %v", c.re, s, got, want)
+				}
+			}
+			if r, w := replaceSpans(s, got, " "), c.re.ReplaceAllString(s, " "); r != w {
+				t.Fatalf("%s replace on %q: %q, want %q", c.re, s, r, w)
+			}
+		}
+	})
+}
+
+// FuzzFindQuoted checks findQuoted against the unanchored pattern.
+func FuzzFindQuoted(f *testing.F) {
+	for _, s := range []string{"", `say "hi" and “there” or ` + "`code`", "'start' it's 'x'. 'y'! \t'z'", `"unclosed 'a' "b"`, "“x\"y” '", "\n'\n' ''"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := oldReQuoted.FindAllStringSubmatch(s, -1)
+		got := findQuoted(s)
+		if len(got) != len(want) {
+			t.Fatalf("%q: %q, want %q", s, got, want)
+		}
+		for i := range got {
+			if !slices.Equal(got[i], want[i]) {
+				t.Fatalf("%q: %q, want %q", s, got, want)
+			}
+		}
+	})
+}
+
+// BenchmarkAnalysisMemory reports the heap an analysis holds, per byte of
+// text, for a short prompt and a 2,000-token one (the basis of
+// analysisCost), including a word-similarity memo filled by one lookup.
+func BenchmarkAnalysisMemory(b *testing.B) {
+	e, j := localJudge(b, -1)
+	for _, tc := range []struct{ name, text string }{
+		{"short", "How can I turn on two-factor authentication for my GitHub account?"},
+		{"2000tok", longText(b)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			v := embedAll(b, e, []string{tc.text})[0]
+			cands := demoPrompts(b, 8)
+			var ms0, ms1 runtime.MemStats
+			keep := make([]*analysis, 0, b.N)
+			runtime.GC()
+			runtime.ReadMemStats(&ms0)
+			for i := 0; i < b.N; i++ {
+				a := j.analysis(tc.text + " ")
+				for _, c := range cands {
+					j.judge(j.analysis(c), nil, a, v) // fills a's memo as a cached entry's
+				}
+				keep = append(keep, a)
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&ms1)
+			per := float64(ms1.HeapAlloc-ms0.HeapAlloc) / float64(len(keep))
+			b.ReportMetric(per, "B/analysis")
+			b.ReportMetric(per/float64(len(tc.text)), "B/textbyte")
+			runtime.KeepAlive(keep)
+		})
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 )
 
 // Lexicon is word knowledge the judge borrows from the embedder, when it has
@@ -68,13 +69,15 @@ type WordVectors interface {
 // lexData is the part of a text's analysis that depends on the lexicon:
 // computed once per text (prepare), not once per comparison.
 type lexData struct {
-	weight  []float64          // Weight(uniq[i])
-	total   float64            // Σ weight
-	ids     []int32            // WordID(uniq[i]); -1 when unknown or without WordVectors
-	known   []int32            // indices i of uniq with ids[i] ≥ 0
-	tri     map[string]float64 // weighted character-trigram counts
-	triKeys []string           // tri's keys, in first-occurrence order
-	triNorm float64            // Σ tri²
+	weight   []float64          // Weight(uniq[i])
+	total    float64            // Σ weight
+	ids      []int32            // WordID(uniq[i]); -1 when unknown or without WordVectors
+	known    []int32            // indices i of uniq with ids[i] ≥ 0
+	knownIDs []int32            // ids[known[k]]
+	memo     *simMemo           // best similarity of other texts' words against this text
+	tri      map[string]float64 // weighted character-trigram counts
+	triKeys  []string           // tri's keys, in first-occurrence order
+	triNorm  float64            // Σ tri²
 }
 
 // withLex returns a with its lexicon-dependent data for lex, computing it
@@ -97,7 +100,7 @@ func newLexData(a *analysis, lex Lexicon) *lexData {
 		}
 		return lex.Weight(w)
 	}
-	d := &lexData{weight: make([]float64, len(a.uniq)), ids: make([]int32, len(a.uniq))}
+	d := &lexData{weight: make([]float64, len(a.uniq)), ids: make([]int32, len(a.uniq)), memo: &simMemo{m: map[int32]float64{}}}
 	wv, _ := lex.(WordVectors)
 	for i, w := range a.uniq {
 		d.weight[i] = weight(w)
@@ -107,6 +110,7 @@ func newLexData(a *analysis, lex Lexicon) *lexData {
 			if id, ok := wv.WordID(w); ok {
 				d.ids[i] = id
 				d.known = append(d.known, int32(i))
+				d.knownIDs = append(d.knownIDs, id)
 			}
 		}
 	}
@@ -115,6 +119,66 @@ func newLexData(a *analysis, lex Lexicon) *lexData {
 		d.triNorm += d.tri[g] * d.tri[g]
 	}
 	return d
+}
+
+// simMemoMax bounds each text's memo of word similarities (about 40 bytes
+// an entry): enough for every distinct word of a 2,000-token prompt.
+const simMemoMax = 1024
+
+// simMemo maps a word id to its best similarity (floored at 0) against the
+// words of the text that owns the memo. Analyses are shared between
+// goroutines, hence the lock.
+type simMemo struct {
+	mu sync.Mutex
+	m  map[int32]float64
+}
+
+// store records best similarities by id, while the memo has room.
+func (s *simMemo) store(ids []int32, best []float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, id := range ids {
+		if len(s.m) >= simMemoMax {
+			return
+		}
+		s.m[id] = best[k]
+	}
+}
+
+// fromMemo fills best[i], for the words of d that need a soft match in
+// the text other describes, from other's memo, and returns the indices
+// (into d's uniq) of the known words it did not have. Words without a
+// vector stay at 0.
+func (d *lexData) fromMemo(other *lexData, need []bool, best []float64) (miss []int32) {
+	other.memo.mu.Lock()
+	defer other.memo.mu.Unlock()
+	for _, i := range d.known {
+		if !need[i] {
+			continue
+		}
+		if v, ok := other.memo.m[d.ids[i]]; ok {
+			best[i] = v
+		} else {
+			miss = append(miss, i)
+		}
+	}
+	return miss
+}
+
+func idsOf(d *lexData, idx []int32) []int32 {
+	out := make([]int32, len(idx))
+	for k, i := range idx {
+		out[k] = d.ids[i]
+	}
+	return out
+}
+
+func trues(n int) []bool {
+	out := make([]bool, n)
+	for i := range out {
+		out[i] = true
+	}
+	return out
 }
 
 // computeFeatures computes the similarity signals of a pair. It takes
@@ -222,22 +286,28 @@ func bestSims(a, o *analysis, needA, needO []bool, lex Lexicon) (bestA, bestO []
 	// never beats the floor: only known words are compared. A word needing
 	// a soft match is never in the other text, so the pairs compared are
 	// always distinct words.
-	ka, ko := a.lx.known, o.lx.known
-	ia, io := make([]int32, len(ka)), make([]int32, len(ko))
-	na, no := make([]bool, len(ka)), make([]bool, len(ko))
-	ba, bo := make([]float64, len(ka)), make([]float64, len(ko))
-	for k, i := range ka {
-		ia[k], na[k] = a.lx.ids[i], needA[i]
+	//
+	// A word's best similarity against a text depends only on the word and
+	// the text's words, so each text memoizes it by word id: a cached
+	// prompt judged against query after query (a user typing, a replay)
+	// compares only the query's new words. Only the misses are computed.
+	missA := a.lx.fromMemo(o.lx, needA, bestA)
+	missO := o.lx.fromMemo(a.lx, needO, bestO)
+	if len(missA) > 0 {
+		rows, out := idsOf(a.lx, missA), make([]float64, len(missA))
+		wv.BestSims(rows, o.lx.knownIDs, trues(len(rows)), make([]bool, len(o.lx.knownIDs)), out, make([]float64, len(o.lx.knownIDs)))
+		o.lx.memo.store(rows, out)
+		for k, i := range missA {
+			bestA[i] = out[k]
+		}
 	}
-	for k, j := range ko {
-		io[k], no[k] = o.lx.ids[j], needO[j]
-	}
-	wv.BestSims(ia, io, na, no, ba, bo)
-	for k, i := range ka {
-		bestA[i] = ba[k]
-	}
-	for k, j := range ko {
-		bestO[j] = bo[k]
+	if len(missO) > 0 {
+		cols, out := idsOf(o.lx, missO), make([]float64, len(missO))
+		wv.BestSims(a.lx.knownIDs, cols, make([]bool, len(a.lx.knownIDs)), trues(len(cols)), make([]float64, len(a.lx.knownIDs)), out)
+		a.lx.memo.store(cols, out)
+		for k, j := range missO {
+			bestO[j] = out[k]
+		}
 	}
 	return bestA, bestO
 }
@@ -310,11 +380,21 @@ func char3Dot(a, b *lexData) float64 {
 func trigrams(ws []string, weight func(string) float64) (map[string]float64, []string) {
 	m := map[string]float64{}
 	var keys []string
+	var starts []int
 	for _, w := range ws {
 		wt := weight(w)
-		r := []rune("<" + w + ">")
-		for i := 0; i+3 <= len(r); i++ {
-			g := string(r[i : i+3])
+		// Trigrams of runes, taken as substrings of "<w>" (words are valid
+		// UTF-8: words() splits at anything that is not a letter or digit,
+		// invalid bytes included), so no []rune or per-trigram string is
+		// built.
+		b := "<" + w + ">"
+		starts = starts[:0]
+		for i := range b {
+			starts = append(starts, i)
+		}
+		starts = append(starts, len(b))
+		for i := 0; i+3 < len(starts); i++ {
+			g := b[starts[i]:starts[i+3]]
 			if _, ok := m[g]; !ok {
 				keys = append(keys, g)
 			}

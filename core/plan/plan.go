@@ -161,7 +161,7 @@ func (p *Planner) Plan(ctx context.Context, prompt string, opt Options) (Plan, e
 	pl.Compression = comp
 
 	dec, err := p.Router.Route(ctx, route.Request{
-		Prompt: comp.Text, PromptTokens: comp.Tokens, CompletionTokens: opt.CompletionTokens,
+		Prompt: comp.Text, PromptTokens: comp.Tokens, OverheadTokens: chatOverhead, CompletionTokens: opt.CompletionTokens,
 		Turns: opt.Turns, Baseline: base.ID,
 	})
 	if err != nil {

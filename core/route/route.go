@@ -5,8 +5,11 @@ package route
 
 // Request is what the router sees.
 type Request struct {
-	Prompt           string `json:"prompt"`
-	PromptTokens     int    `json:"prompt_tokens"`
+	Prompt       string `json:"prompt"`
+	PromptTokens int    `json:"prompt_tokens"`
+	// OverheadTokens is the chat framing the API adds around the prompt:
+	// priced and counted against the context window, never a signal.
+	OverheadTokens   int    `json:"overhead_tokens,omitempty"`
 	CompletionTokens int    `json:"completion_tokens"` // expected completion length, for context fit and cost
 	Turns            int    `json:"turns,omitempty"`   // conversation depth
 	Baseline         string `json:"baseline"`          // the model the user would call without penny

@@ -202,7 +202,7 @@ func (r *Router) decide(req Request, s scored) Decision {
 			seen[m.ID] = true
 			cands = append(cands, cand{
 				m: m, tier: i,
-				cost:  projectNanos(m, req.PromptTokens, req.CompletionTokens),
+				cost:  projectNanos(m, req.PromptTokens+req.OverheadTokens, req.CompletionTokens),
 				fits:  fits(m, req),
 				avail: r.isAvailable(m),
 				capOK: missingCapability(m, req),
@@ -319,7 +319,7 @@ func contributionReason(c Contribution) string {
 // fits reports whether prompt plus expected completion fit the model's
 // context window and the completion its output limit.
 func fits(m pricing.Model, req Request) bool {
-	if m.ContextWindow > 0 && req.PromptTokens+req.CompletionTokens > m.ContextWindow {
+	if m.ContextWindow > 0 && req.PromptTokens+req.OverheadTokens+req.CompletionTokens > m.ContextWindow {
 		return false
 	}
 	if m.MaxOutput > 0 && req.CompletionTokens > m.MaxOutput {

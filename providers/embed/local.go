@@ -244,27 +244,47 @@ func (l *Local) WordID(word string) (int32, bool) {
 // j; for every j with needB[j], bestB[j] the largest of itself and
 // WordSim(b[j], a[i]) over all i. Pairs where neither side needs it are
 // skipped, so a word present on both sides (not needing a match) is never
-// compared with itself. Each pair costs one integer dot product, computed
-// four columns at a time; the values are bit-identical to WordSim's.
+// compared with itself. Each pair costs one exact integer dot product
+// (packed two columns to a 64-bit word, see dotPacked); the values are
+// bit-identical to WordSim's.
 func (l *Local) BestSims(a, b []int32, needA, needB []bool, bestA, bestB []float64) {
 	t := l.tab
+	if len(a) == 0 || len(b) == 0 {
+		return
+	}
+	if len(b) > len(a) {
+		// The definition is symmetric; pack the smaller side, which costs
+		// a pass over its vectors, and stream the larger.
+		a, b, needA, needB, bestA, bestB = b, a, needB, needA, bestB, bestA
+	}
 	anyB := slices.Contains(needB, true)
-	var js [4]int32
-	var cols [4]int
+	packed := t.pack(b)
+	var sums [4]int32
 	for i, ai := range a {
 		if !needA[i] && !anyB {
 			continue
 		}
-		n := 0
-		flush := func() {
-			for k := n; k < 4; k++ {
-				js[k] = js[0] // pad with a real word; results ignored
+		row := t.comps[int(ai)*t.dim : int(ai+1)*t.dim]
+		for q := 0; q < len(b); q += 4 {
+			hi := min(q+4, len(b))
+			need := needA[i]
+			for j := q; j < hi && !need; j++ {
+				need = needB[j]
 			}
-			var s [4]int32
-			s[0], s[1], s[2], s[3] = t.dot4(ai, &js)
-			for k := 0; k < n; k++ {
-				j := cols[k]
-				ab, ba := t.cosinesFrom(s[k], ai, b[j])
+			if !need {
+				continue
+			}
+			p1 := packed[q/2]
+			p2 := p1 // a lone last pair is computed twice; cheaper than a branch per component
+			if q/2+1 < len(packed) {
+				p2 = packed[q/2+1]
+			}
+			sums[0], sums[1], sums[2], sums[3] = dotPacked(row, p1, p2)
+			for j := q; j < hi; j++ {
+				if !needA[i] && !needB[j] {
+					continue
+				}
+				ab, ba := t.cosinesFrom(sums[j-q], ai, b[j])
 				if needA[i] && ab > bestA[i] {
 					bestA[i] = ab
 				}
@@ -272,19 +292,6 @@ func (l *Local) BestSims(a, b []int32, needA, needB []bool, bestA, bestB []float
 					bestB[j] = ba
 				}
 			}
-			n = 0
-		}
-		for j, bj := range b {
-			if !needA[i] && !needB[j] {
-				continue
-			}
-			js[n], cols[n] = bj, j
-			if n++; n == 4 {
-				flush()
-			}
-		}
-		if n > 0 {
-			flush()
 		}
 	}
 }

@@ -109,25 +109,49 @@ func (t *table) dot(i, j int32) int32 {
 	return s0 + s1 + s2 + s3
 }
 
-// dot4 is dot(i, js[0..3]) for four words at once: each component of i is
-// loaded once for four products, which is what bounds this loop in pure
-// Go (no SIMD). Exact integers, like dot.
-func (t *table) dot4(i int32, js *[4]int32) (s0, s1, s2, s3 int32) {
-	dim := t.dim
-	a := t.comps[int(i)*dim : int(i+1)*dim]
-	b0 := t.comps[int(js[0])*dim : int(js[0]+1)*dim][:len(a)]
-	b1 := t.comps[int(js[1])*dim : int(js[1]+1)*dim][:len(a)]
-	b2 := t.comps[int(js[2])*dim : int(js[2]+1)*dim][:len(a)]
-	b3 := t.comps[int(js[3])*dim : int(js[3]+1)*dim][:len(a)]
-	for k, c := range a {
-		x := int32(int8(c))
-		s0 += x * int32(int8(b0[k]))
-		s1 += x * int32(int8(b1[k]))
-		s2 += x * int32(int8(b2[k]))
-		s3 += x * int32(int8(b3[k]))
+// pack returns the vectors of words ids two to a 64-bit lane pair:
+// packed[k][c] = v0[c] + v1[c]·2³², v0 and v1 the components of ids[2k]
+// and ids[2k+1] (zero when ids has odd length). Multiplying one int8
+// component by a packed word then yields both products at once, and the
+// sums stay exact because each is below 2²⁶ in magnitude (dim ≤ 4096).
+func (t *table) pack(ids []int32) [][]int64 {
+	out := make([][]int64, (len(ids)+1)/2)
+	buf := make([]int64, len(out)*t.dim)
+	for k := range out {
+		p := buf[k*t.dim : (k+1)*t.dim]
+		v0 := t.comps[int(ids[2*k])*t.dim : int(ids[2*k]+1)*t.dim][:len(p)]
+		for c := range p {
+			p[c] = int64(int8(v0[c]))
+		}
+		if 2*k+1 < len(ids) {
+			v1 := t.comps[int(ids[2*k+1])*t.dim : int(ids[2*k+1]+1)*t.dim][:len(p)]
+			for c := range p {
+				p[c] += int64(int8(v1[c])) << 32
+			}
+		}
+		out[k] = p
 	}
-	return s0, s1, s2, s3
+	return out
 }
+
+// dotPacked returns the dot products of row with the four vectors packed
+// in p1 and p2 (see pack).
+func dotPacked(row []byte, p1, p2 []int64) (s0, s1, s2, s3 int32) {
+	p1, p2 = p1[:len(row)], p2[:len(row)]
+	var acc1, acc2 int64
+	for c, x := range row {
+		v := int64(int8(x))
+		acc1 += v * p1[c]
+		acc2 += v * p2[c]
+	}
+	return unpack(acc1), unpackHi(acc1), unpack(acc2), unpackHi(acc2)
+}
+
+// unpack and unpackHi split a packed sum lo + hi·2³² (|lo|, |hi| < 2³¹)
+// into its two signed halves.
+func unpack(acc int64) int32 { return int32(uint32(acc)) }
+
+func unpackHi(acc int64) int32 { return int32((acc - int64(int32(uint32(acc)))) >> 32) }
 
 // cosinesFrom is cosines given the dot product s of i and j.
 func (t *table) cosinesFrom(s int32, i, j int32) (ij, ji float64) {

@@ -1,0 +1,6 @@
+//go:build !race
+
+package cache
+
+// raceEnabled shortens the slowest equivalence tests under -race.
+const raceEnabled = false

@@ -2,14 +2,11 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -250,99 +247,70 @@ func TestCachePersistsAcrossRestart(t *testing.T) {
 	}
 }
 
-// seedCacheEntries writes n entries with random 100-d vectors in one
-// transaction (the public Insert commits per entry, too slow to seed 100k).
-func seedCacheEntries(tb testing.TB, db *DB, n, dim int) {
-	tb.Helper()
+func TestCacheStoreInsertMany(t *testing.T) {
 	ctx := context.Background()
-	r := rand.New(rand.NewPCG(1, 2))
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		scopeID, err := upsertScope(ctx, tx, cache.Scope{Model: "gpt-4o-mini"})
-		if err != nil {
-			return err
-		}
-		st, err := tx.PrepareContext(ctx, `INSERT INTO cache_entries
-			(key, scope_id, prompt, response, embedder, dim, vector, created_at, last_used, hits)
-			VALUES (?, ?, ?, ?, 'test-words-v1', ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
-		for i := range n {
-			v := make([]float32, dim)
-			for j := range v {
-				v[j] = float32(r.NormFloat64())
-			}
-			normalizeVec(v)
-			p := fmt.Sprintf("synthetic prompt number %d about subject %d", i, r.IntN(1000))
-			if _, err := st.ExecContext(ctx, cache.ExactKey(cache.Request{Prompt: p}), scopeID, p,
-				"a response of moderate length for entry "+fmt.Sprint(i), dim, encodeVector(v),
-				base+int64(i), base+int64(i), i%7); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-}
-
-// BenchmarkCacheLoad100k measures start-up: reading 100,000 entries
-// (100-d vectors) from a temp-dir SQLite file into a cache until semantic
-// lookups work (exact scan; the HNSW graph then builds in the background).
-func BenchmarkCacheLoad100k(b *testing.B) {
-	ctx := context.Background()
-	db, _ := openCacheDB(b)
-	seedCacheEntries(b, db, 100_000, 100)
-	cfg := cache.DefaultConfig()
-	cfg.MaxEntries = 200_000
-	b.ResetTimer()
-	var cpu time.Duration
-	for range b.N {
-		cpu0 := processCPU()
-		c, err := cache.New(cfg, NewCacheStore(db), cacheWordEmbedder{100}, cacheCosineJudge{}, time.Now)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := c.Load(ctx); err != nil {
-			b.Fatal(err)
-		}
-		b.StopTimer()
-		cpu += processCPU() - cpu0
-		if st := c.Stats(); st.Entries != 100_000 {
-			b.Fatalf("loaded %d", st.Entries)
-		}
-		c.Close() // stops the background graph build
-		b.StartTimer()
-	}
-	// CPU time is reported next to wall time because the benchmark machine
-	// is shared: wall time includes waiting for a core.
-	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
-}
-
-// processCPU is the user+system CPU time of this process so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// BenchmarkCacheStoreScan100k is the SQLite share of start-up: reading
-// 100,000 entries without indexing them.
-func BenchmarkCacheStoreScan100k(b *testing.B) {
-	ctx := context.Background()
-	db, _ := openCacheDB(b)
-	seedCacheEntries(b, db, 100_000, 100)
+	db, _ := openCacheDB(t)
 	s := NewCacheStore(db)
-	b.ResetTimer()
-	for range b.N {
-		n := 0
-		if err := s.Load(ctx, func(cache.Entry) error { n++; return nil }); err != nil || n != 100_000 {
-			b.Fatal(n, err)
+	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	gpt, mini := cache.Scope{Model: "gpt-4o"}, cache.Scope{Model: "gpt-4o-mini", Tenant: "t"}
+	old, _, err := s.Insert(ctx, cache.Entry{Key: "k0", Scope: gpt, Prompt: "old", CreatedAt: now}, "old answer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []cache.Entry
+	var responses []string
+	for i := range 5 {
+		sc := gpt
+		if i%2 == 1 {
+			sc = mini
 		}
+		entries = append(entries, cache.Entry{
+			Key: fmt.Sprint("k", i), Scope: sc, Prompt: fmt.Sprint("prompt ", i), Embedder: "emb", Dim: 2,
+			Vector: []float32{0.6, 0.8}, CreatedAt: now.Add(time.Duration(i) * time.Second), Hits: int64(i),
+			Pinned: i == 4, Meta: cache.Meta{Model: sc.Model, PromptTokens: i, Cost: 7},
+		})
+		responses = append(responses, fmt.Sprint("answer ", i))
+	}
+	ids, err := s.InsertMany(ctx, entries, responses)
+	if err != nil || len(ids) != 5 {
+		t.Fatalf("insert many: %v %v", ids, err)
+	}
+	// k0 existed: it is replaced, as Insert would.
+	if _, err := s.Response(ctx, old); !errors.Is(err, cache.ErrNotFound) {
+		t.Fatalf("replaced entry still there: %v", err)
+	}
+	for i, id := range ids {
+		got, resp, ok, err := s.Get(ctx, entries[i].Key)
+		if err != nil || !ok || got.ID != id || resp != responses[i] || got.Prompt != entries[i].Prompt ||
+			got.Scope != entries[i].Scope || got.Hits != int64(i) || got.Pinned != (i == 4) ||
+			!got.LastUsed.Equal(entries[i].CreatedAt) || got.Meta != entries[i].Meta || len(got.Vector) != 2 {
+			t.Fatalf("entry %d: %+v %q %v %v", i, got, resp, ok, err)
+		}
+	}
+	var scopes int
+	_ = db.SQL().QueryRow(`SELECT COUNT(*) FROM cache_scopes`).Scan(&scopes)
+	if scopes != 2 {
+		t.Fatalf("%d scope rows, want 2", scopes)
+	}
+
+	// All or nothing: a bad entry anywhere stores none of the batch.
+	bad := []cache.Entry{{Key: "new1", Scope: gpt, Prompt: "p", CreatedAt: now}, {Key: "new2", Dim: 3, Vector: []float32{1}}}
+	if _, err := s.InsertMany(ctx, bad, []string{"a", "b"}); err == nil {
+		t.Fatal("dim mismatch accepted")
+	}
+	if _, err := s.InsertMany(ctx, bad[:1], nil); err == nil {
+		t.Fatal("missing responses accepted")
+	}
+	if _, _, ok, _ := s.Get(ctx, "new1"); ok {
+		t.Fatal("a refused batch was partly stored")
+	}
+	// A failure inside the transaction (a closed context) rolls back.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.InsertMany(cctx, bad[:1], []string{"a"}); err == nil {
+		t.Fatal("cancelled insert succeeded")
+	}
+	if _, _, ok, _ := s.Get(ctx, "new1"); ok {
+		t.Fatal("a cancelled batch was stored")
 	}
 }

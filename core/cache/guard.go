@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -58,8 +59,21 @@ type analysis struct {
 	uniqStems []string           // stem(uniq[i])
 	pairJoins map[string][]int32 // words[i]+words[i+1] → every such i ("upper case" → "uppercase")
 	polar     []polarHit         // antonym pairs with a side present, by pair index
+	present   *presenceMemo      // other texts' entities found present in this one, by entity key
 	lx        *lexData           // lexicon-dependent data (score.go); nil until prepared
 }
+
+// presenceMemo remembers, by entity key, whether an entity of another
+// text is present in this one (entity.presentIn): a cached prompt is asked
+// about the same query entities lookup after lookup. Analyses are shared
+// between goroutines, hence the lock.
+type presenceMemo struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+// presenceMemoMax bounds each text's presence memo.
+const presenceMemoMax = 1024
 
 // polarHit records which sides of antonymStems[pair] a text has.
 type polarHit struct {
@@ -84,11 +98,12 @@ type entity struct {
 	// are filled by newEntity, once per text rather than per comparison.
 	joined  string
 	aliases []int
+	key     string // span|words: what presentIn depends on
 }
 
 // newEntity fills the derived fields of an entity.
 func newEntity(text string, ws []string, span string) entity {
-	e := entity{text: text, words: ws, span: span, joined: strings.Join(ws, "")}
+	e := entity{text: text, words: ws, span: span, joined: strings.Join(ws, ""), key: span + "|" + strings.Join(ws, " ")}
 	phrase := strings.Join(ws, " ")
 	for i, g := range aliasGroups {
 		if slices.Contains(g, phrase) || slices.Contains(g, e.joined) {
@@ -147,11 +162,18 @@ var (
 	// elsewhere (reQuotedAt, where it needs white space).
 	reQuotedAt0 = regexp.MustCompile("^(?:\"([^\"]{1,120})\"|“([^”]{1,120})”|`([^`]{1,120})`|(?:^|\\s)'([^']{1,80})'(?:[\\s.,;:!?)]|$))")
 	reQuotedAt  = regexp.MustCompile("^(?:\"([^\"]{1,120})\"|“([^”]{1,120})”|`([^`]{1,120})`|\\s'([^']{1,80})'(?:[\\s.,;:!?)]|$))")
-	reNumber    = regexp.MustCompile(`(?:^|[^\w.])([-+]?\d[\d,]*(?:\.\d+)?)(st|nd|rd|th|[a-zA-Z%]+)?`)
+	// Numbers with their suffix, as
+	//   (?:^|[^\w.])([-+]?\d[\d,]*(?:\.\d+)?)(st|nd|rd|th|[a-zA-Z%]+)?
+	// anchored for findAnchored: at the text's start and elsewhere.
+	reNumberAt0 = regexp.MustCompile(`^(?:^|[^\w.])([-+]?\d[\d,]*(?:\.\d+)?)(st|nd|rd|th|[a-zA-Z%]+)?`)
+	reNumberAt  = regexp.MustCompile(`^[^\w.]([-+]?\d[\d,]*(?:\.\d+)?)(st|nd|rd|th|[a-zA-Z%]+)?`)
 	reCurrSym   = regexp.MustCompile(`[$€£¥]`)
 	reLangSym   = regexp.MustCompile(`(?i)(?:^|[^\w])([cf](?:\+\+|#)|\.net)(?:[^\w]|$)`)
 	reCodeTok   = regexp.MustCompile(`[A-Za-z_]\w+(?:(?:\.|::|->)[A-Za-z_]\w*)*(?:\.|::|->)[A-Za-z_]\w+(?:\(\))?|[A-Za-z_]\w*\(\)|[A-Za-z0-9]*_\w+`)
-	reFlag      = regexp.MustCompile(`(?:^|\s)(--?[a-z][\w-]*)`)
+	// Command-line flags after white space, as (?:^|\s)(--?[a-z][\w-]*),
+	// anchored for findAnchored.
+	reFlagAt0 = regexp.MustCompile(`^(?:^|\s)(--?[a-z][\w-]*)`)
+	reFlagAt  = regexp.MustCompile(`^\s(--?[a-z][\w-]*)`)
 )
 
 // words lowercases text, expands "n't" and splits it into letter/digit runs,
@@ -198,7 +220,7 @@ func stem(w string) string {
 
 func analyze(text string) *analysis {
 	a := &analysis{raw: text, words: words(text), wordSet: map[string]bool{}, stems: map[string]bool{}, compact: map[string]bool{},
-		capFirst: map[string]bool{}, lowerRaw: strings.ToLower(text)}
+		capFirst: map[string]bool{}, lowerRaw: strings.ToLower(text), present: &presenceMemo{m: map[string]bool{}}}
 	var run capRun
 	flush := func() {
 		if len(run.words) >= 2 {
@@ -283,7 +305,7 @@ func numbersAndUnits(text string, ws []string) (nums, us []string) {
 	numSet, unitSet := map[string]bool{}, map[string]bool{}
 	var found [][]string
 	if strings.ContainsAny(text, "0123456789") { // \d is ASCII in Go's regexp
-		found = reNumber.FindAllStringSubmatch(text, -1)
+		found = findAnchored(text, reNumberAt0, reNumberAt, numberStart)
 	}
 	for _, m := range found {
 		n := strings.ReplaceAll(m[1], ",", "")
@@ -403,7 +425,7 @@ func findEntities(text string, ws []string) []entity {
 		add(newEntity(m, nil, strings.ToLower(m)))
 	}
 	if mayFlag(rest) {
-		for _, m := range reFlag.FindAllStringSubmatch(rest, -1) {
+		for _, m := range findAnchored(rest, reFlagAt0, reFlagAt, flagStart) {
 			add(newEntity(m[1], nil, strings.ToLower(m[1])))
 		}
 	}
@@ -529,7 +551,72 @@ func findQuoted(s string) [][]string {
 	return out
 }
 
-// mayFlag reports whether reFlag can match s: a '-' at the start of s or
+// findAnchored is FindAllStringSubmatch(s, -1) of an unanchored pattern
+// P, computed from its anchored forms at0 (^P, tried at the start of s) and
+// at (^P without P's own start-of-text branch, tried elsewhere), tried
+// only at the rune boundaries x where start(s, x) says a match may begin.
+// The leftmost position where the anchored pattern matches is where the
+// unanchored search matches, with the same groups; the regexp steps over
+// runes (an invalid byte is one), as this loop does. Running the
+// unanchored pattern over a long prompt made the regexp run its slow NFA
+// over every byte.
+func findAnchored(s string, at0, at *regexp.Regexp, start func(s string, x, w int) bool) [][]string {
+	var out [][]string
+	for x := 0; x < len(s); {
+		_, w := utf8.DecodeRuneInString(s[x:])
+		if !start(s, x, w) {
+			x += w
+			continue
+		}
+		re := at
+		if x == 0 {
+			re = at0
+		}
+		m := re.FindStringSubmatchIndex(s[x:])
+		if m == nil || m[1] == 0 {
+			x += w
+			continue
+		}
+		groups := make([]string, len(m)/2)
+		for g := range groups {
+			if m[2*g] >= 0 {
+				groups[g] = s[x+m[2*g] : x+m[2*g+1]]
+			}
+		}
+		out = append(out, groups)
+		x += m[1]
+	}
+	return out
+}
+
+// numberStart: a number match begins at the text's start or at a rune
+// other than a word character or '.', and its digits (after an optional
+// sign) follow at once.
+func numberStart(s string, x, w int) bool {
+	digitAt := func(i int) bool {
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		return i < len(s) && '0' <= s[i] && s[i] <= '9'
+	}
+	if x == 0 && digitAt(0) {
+		return true
+	}
+	c := s[x]
+	word := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.'
+	return !word && digitAt(x+w)
+}
+
+// flagStart: a flag match begins at the text's start or at white space,
+// followed by '-'.
+func flagStart(s string, x, w int) bool {
+	if x == 0 && s[0] == '-' {
+		return true
+	}
+	return isSpaceRE(s[x]) && x+1 < len(s) && s[x+1] == '-'
+}
+
+// mayFlag reports whether a flag can be in s: a '-' at the start of s or
 // after white space, followed by a lowercase letter or another '-'.
 func mayFlag(s string) bool {
 	for i := 0; i+1 < len(s); i++ {
@@ -760,7 +847,7 @@ func (o *analysis) hasVariant(w string) bool {
 		return false
 	}
 	for _, x := range o.uniq {
-		if gazetteer[x] || x[0] != w[0] {
+		if x[0] != w[0] || gazetteer[x] { // the cheap test first
 			continue
 		}
 		if len(w) >= 5 && len(x) >= 5 && damerau1(w, x) {
@@ -871,13 +958,45 @@ func runGuardsWith(q, c *analysis, opts GuardOptions, onlyQ, onlyC []entity) (gu
 	return "", ""
 }
 
-// unmatchedEntities lists a's entities that b lacks.
+// unmatchedEntities lists a's entities that b lacks. Whether an entity is
+// present in b depends only on the entity (its key) and b, so b remembers
+// it (presenceMemo); acronymMatch also depends on a and is not memoized.
 func unmatchedEntities(a, b *analysis) []entity {
 	var out []entity
+	var known map[string]bool
+	if len(a.entities) > 0 && b.present != nil {
+		b.present.mu.Lock()
+		known = make(map[string]bool, len(a.entities))
+		for _, e := range a.entities {
+			if v, ok := b.present.m[e.key]; ok {
+				known[e.key] = v
+			}
+		}
+		b.present.mu.Unlock()
+	}
+	var learned []entity
 	for _, e := range a.entities {
-		if !e.presentIn(b) && !acronymMatch(e, a, b) {
+		present, ok := known[e.key]
+		if !ok {
+			present = e.presentIn(b)
+			learned = append(learned, e)
+			if known != nil {
+				known[e.key] = present
+			}
+		}
+		if !present && !acronymMatch(e, a, b) {
 			out = append(out, e)
 		}
+	}
+	if len(learned) > 0 && known != nil {
+		b.present.mu.Lock()
+		for _, e := range learned {
+			if len(b.present.m) >= presenceMemoMax {
+				break
+			}
+			b.present.m[e.key] = known[e.key]
+		}
+		b.present.mu.Unlock()
 	}
 	return out
 }

@@ -35,9 +35,11 @@ type JudgeOptions struct {
 	// entities, word ids, trigrams) the judge keeps, least recently used
 	// evicted first: the same cached prompts are judged over and over, so
 	// each is analysed once. 0 means DefaultAnalysisCache; negative
-	// disables the cache. Memory is bounded as well by an estimate
-	// (analysisCost) of at most DefaultAnalysisCacheBytes.
+	// disables the cache.
 	AnalysisCache int
+	// AnalysisCacheBytes bounds the cache's estimated memory
+	// (analysisCost); 0 means DefaultAnalysisCacheBytes.
+	AnalysisCacheBytes int
 }
 
 // DefaultAnalysisCache is the default JudgeOptions.AnalysisCache.
@@ -74,11 +76,15 @@ func NewJudge(opts JudgeOptions) (*Calibrated, error) {
 		scale += fmt.Sprintf("; fitted for %s, uncalibrated for %s", m.Embedder, opts.EmbedderID)
 	}
 	j := &Calibrated{model: m, lex: opts.Lexicon, guards: opts.Guards, scale: scale}
-	switch {
-	case opts.AnalysisCache == 0:
-		j.cache = newAnalysisCache(DefaultAnalysisCache, DefaultAnalysisCacheBytes)
-	case opts.AnalysisCache > 0:
-		j.cache = newAnalysisCache(opts.AnalysisCache, DefaultAnalysisCacheBytes)
+	n, bytes := opts.AnalysisCache, opts.AnalysisCacheBytes
+	if n == 0 {
+		n = DefaultAnalysisCache
+	}
+	if bytes <= 0 {
+		bytes = DefaultAnalysisCacheBytes
+	}
+	if n > 0 {
+		j.cache = newAnalysisCache(n, bytes)
 	}
 	return j, nil
 }
@@ -187,11 +193,12 @@ func newAnalysisCache(max, maxBytes int) *analysisCache {
 }
 
 // analysisCost estimates an analysis's memory, as measured by
-// BenchmarkAnalysisMemory with the word-similarity memo one 8-candidate
-// lookup fills: about 20 KB for a one-line prompt, 43 bytes per byte of a
-// 2,000-token one (665 KB). A memo judged against very many different
-// queries can grow to simMemoMax entries (about 40 KB) beyond this.
-func analysisCost(text string) int { return 16<<10 + 48*len(text) }
+// BenchmarkAnalysisMemory with the memos (word similarities, entity
+// presence) that judging it against 8 candidates fills: about 28 KB for a
+// one-line prompt, 43 bytes per byte of a 2,000-token one (656 KB). Memos
+// judged against very many different queries can grow to simMemoMax and
+// presenceMemoMax entries (about 40 KB and 60 KB) beyond this.
+func analysisCost(text string) int { return 24<<10 + 48*len(text) }
 
 func (c *analysisCache) get(text string) (*analysis, bool) {
 	c.mu.Lock()

@@ -204,6 +204,7 @@ func checkEquivalent(t *testing.T, cases []equivCase, uncached, cached *Calibrat
 		report(c.name, "uncached", diffJudgement(want, uncached.Judge(c.q, c.c)))
 		report(c.name, "cached miss", diffJudgement(want, cached.Judge(c.q, c.c)))
 		report(c.name, "cached hit", diffJudgement(want, cached.Judge(c.q, c.c)))
+		report(c.name, "JudgePrepared", diffJudgement(want, cached.JudgePrepared(cached.Prepare(c.q), c.c)))
 	}
 	for i := 0; i < len(cases); i += 8 {
 		group := cases[i:min(i+8, len(cases))]
@@ -217,7 +218,7 @@ func checkEquivalent(t *testing.T, cases []equivCase, uncached, cached *Calibrat
 		}
 	}
 	if bad > 0 {
-		t.Errorf("%d of %d comparisons differ", bad, 4*len(cases))
+		t.Errorf("%d of %d comparisons differ", bad, 5*len(cases))
 	}
 }
 
@@ -586,4 +587,30 @@ func BenchmarkAnalysisMemory(b *testing.B) {
 			runtime.KeepAlive(keep)
 		})
 	}
+}
+
+// FuzzFindAnchored checks findAnchored against the unanchored number and
+// flag patterns.
+func FuzzFindAnchored(f *testing.F) {
+	for _, s := range []string{"", "5", "-5 +3.25km x3 3rd, 1,000.50% é7 .5 a.5 _9", "-v --dry-run\t-x ---y a-b -", "€3 £4 $5.00 ٣ \xff7 x\xff-2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, c := range []struct {
+			old     *regexp.Regexp
+			at0, at *regexp.Regexp
+			start   func(string, int, int) bool
+		}{{oldReNumber, reNumberAt0, reNumberAt, numberStart}, {oldReFlag, reFlagAt0, reFlagAt, flagStart}} {
+			want := c.old.FindAllStringSubmatch(s, -1)
+			got := findAnchored(s, c.at0, c.at, c.start)
+			if len(got) != len(want) {
+				t.Fatalf("%s on %q: %q, want %q", c.old, s, got, want)
+			}
+			for i := range got {
+				if !slices.Equal(got[i], want[i]) {
+					t.Fatalf("%s on %q: %q, want %q", c.old, s, got, want)
+				}
+			}
+		}
+	})
 }

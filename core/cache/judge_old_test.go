@@ -28,18 +28,18 @@ func oldJudge(j *Calibrated, query, cached Text) Judgement {
 type oldAnalysis struct {
 	raw      string
 	words    []string        // lowercased letter/digit runs, "n't" expanded
-	wordSet  map[string]bool // oldWords
-	stems    map[string]bool // oldStem(oldWords)
+	wordSet  map[string]bool // words
+	stems    map[string]bool // stem(words)
 	compact  map[string]bool // raw tokens lowercased without dots and hyphens ("U.S." → "us")
-	runs     []oldCapRun     // runs of capitalized oldWords, for acronym expansion
+	runs     []oldCapRun     // runs of capitalized words, for acronym expansion
 	joins    map[string]bool // adjacent word pairs written together ("upper case" → "uppercase")
 	numbers  []string        // canonical numbers and ordinals, sorted, unique
 	units    []string        // canonical units, sorted, unique
-	negators []string        // negating oldWords, in order
+	negators []string        // negating words, in order
 	entities []oldEntity
 }
 
-// oldCapRun is a run of capitalized oldWords ("World Health Organization") and
+// capRun is a run of capitalized words ("World Health Organization") and
 // its initials ("who"), so an acronym in one text matches the run in the
 // other.
 type oldCapRun struct {
@@ -49,7 +49,7 @@ type oldCapRun struct {
 
 type oldEntity struct {
 	text  string   // as written
-	words []string // lowercase oldWords that must appear in the other text
+	words []string // lowercase words that must appear in the other text
 	span  string   // lowercase literal that must appear instead (URLs, quotes…)
 }
 
@@ -72,7 +72,7 @@ func oldWords(text string) []string {
 	return strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 }
 
-// oldExpandNot rewrites the "n't" contraction as " not" (can't → can not,
+// expandNot rewrites the "n't" contraction as " not" (can't → can not,
 // won't → will not), with straight or curly apostrophes. Written out
 // rather than with a strings.Replacer: building one per call dominated the
 // judge's cost, and a shared one would be package state.
@@ -88,7 +88,7 @@ func oldExpandNot(s string) string {
 	return s
 }
 
-// oldStem is a deliberately crude suffix stripper: it only has to map the
+// stem is a deliberately crude suffix stripper: it only has to map the
 // inflections of one word to the same key (enable/enabled/enables/enabling).
 func oldStem(w string) string {
 	switch {
@@ -149,7 +149,7 @@ func oldAnalyze(text string) *oldAnalysis {
 	return a
 }
 
-// oldNumbersAndUnits extracts canonical numbers ("1,000" → "1000", "3.50" →
+// numbersAndUnits extracts canonical numbers ("1,000" → "1000", "3.50" →
 // "3.5", "two" → "2", "3rd" and "third" → "3rd") and the units near them.
 func oldNumbersAndUnits(text string, ws []string) (nums, us []string) {
 	numSet, unitSet := map[string]bool{}, map[string]bool{}
@@ -213,10 +213,10 @@ func oldSortedKeys(m map[string]bool) []string {
 	return out
 }
 
-// oldFindEntities collects what must agree: URLs, emails, quoted strings, code
-// identifiers, C++/C#/.NET, gazetteer names, and capitalized oldWords that do
+// findEntities collects what must agree: URLs, emails, quoted strings, code
+// identifiers, C++/C#/.NET, gazetteer names, and capitalized words that do
 // not start a sentence (unless the text is in Title Case, where capitals say
-// nothing), acronyms and mixed-case oldWords (iPhone, PyTorch) anywhere.
+// nothing), acronyms and mixed-case words (iPhone, PyTorch) anywhere.
 func oldFindEntities(text string, ws []string) []oldEntity {
 	var out []oldEntity
 	seen := map[string]bool{}
@@ -330,7 +330,7 @@ func oldCompactToken(t string) string {
 
 func oldStrconvQuote(s string) string { return "\u201c" + s + "\u201d" }
 
-// oldIsTitleCase reports whether most oldWords of text start with a capital, as
+// isTitleCase reports whether most words of text start with a capital, as
 // in headlines and titles, where a capital marks no name.
 func oldIsTitleCase(text string) bool {
 	n, caps := 0, 0
@@ -347,7 +347,7 @@ func oldIsTitleCase(text string) bool {
 	return n >= 4 && caps*10 >= n*7
 }
 
-// present reports whether oldEntity e of one text also appears in the other.
+// present reports whether entity e of one text also appears in the other.
 // Words are looked up in the other text's word set, joined forms included
 // ("U.S." ~ "us", "node.js" ~ "nodejs"), so case and position do not matter.
 func (e oldEntity) oldPresentIn(o *oldAnalysis) bool {
@@ -384,7 +384,7 @@ func (e oldEntity) oldPresentIn(o *oldAnalysis) bool {
 	return false
 }
 
-// oldAcronymMatch reports whether oldEntity e of text a is an acronym spelled out
+// acronymMatch reports whether entity e of text a is an acronym spelled out
 // in b ("WHO" ~ "World Health Organization") or a word of a capitalized run
 // in a that b abbreviates.
 func oldAcronymMatch(e oldEntity, a, b *oldAnalysis) bool {
@@ -405,7 +405,7 @@ func oldAcronymMatch(e oldEntity, a, b *oldAnalysis) bool {
 	return false
 }
 
-// oldHasVariant reports whether the text has a spelling variant of the name w:
+// hasVariant reports whether the text has a spelling variant of the name w:
 // one edit away (Moqtada/Muqtada, Jeffery/Jeffrey) for names of five or
 // more letters, or a short form (Tim/Timothy). Gazetteer names never match
 // variants: Java is not JavaScript, Austria is not Australia.
@@ -431,7 +431,7 @@ func (o *oldAnalysis) oldHasVariant(w string) bool {
 	return false
 }
 
-// oldIsName is true when word appears capitalized in the raw text.
+// isName is true when word appears capitalized in the raw text.
 func (o *oldAnalysis) oldIsName(word string) bool {
 	for _, t := range oldReRawTok.FindAllString(o.raw, -1) {
 		if strings.ToLower(t) == word {
@@ -442,7 +442,7 @@ func (o *oldAnalysis) oldIsName(word string) bool {
 	return false
 }
 
-// oldDamerau1 reports whether a and b oldDiffer by at most one insertion,
+// damerau1 reports whether a and b differ by at most one insertion,
 // deletion, substitution or transposition of adjacent letters.
 func oldDamerau1(a, b string) bool {
 	if a == b {
@@ -477,8 +477,8 @@ func oldContainsPhrase(ws, phrase []string) bool {
 	return false
 }
 
-// oldRunGuards returns the first guard that rejects serving c's answer for q,
-// with the differing oldWords; "" when all pass.
+// runGuards returns the first guard that rejects serving c's answer for q,
+// with the differing words; "" when all pass.
 func oldRunGuards(q, c *oldAnalysis, opts GuardOptions) (guard, detail string) {
 	if !opts.NoNumber {
 		oq, oc := oldMinus(q.numbers, c.numbers), oldMinus(c.numbers, q.numbers)
@@ -515,7 +515,7 @@ func oldRunGuards(q, c *oldAnalysis, opts GuardOptions) (guard, detail string) {
 	return "", ""
 }
 
-// oldUnmatchedEntities lists a's entities that b lacks.
+// unmatchedEntities lists a's entities that b lacks.
 func oldUnmatchedEntities(a, b *oldAnalysis) []oldEntity {
 	var out []oldEntity
 	for _, e := range a.entities {
@@ -534,14 +534,14 @@ func oldTexts(es []oldEntity) []string {
 	return out
 }
 
-// oldShortText is the length, in oldWords, up to which any oldEntity conflict is a
-// substitution: in a question of a dozen oldWords every name is the subject.
+// shortText is the length, in words, up to which any entity conflict is a
+// substitution: in a question of a dozen words every name is the subject.
 const oldShortText = 15
 
-// oldEntitySwap decides whether entities unmatched on both sides are a
+// entitySwap decides whether entities unmatched on both sides are a
 // substitution ("capital of France" / "capital of Spain") rather than two
-// oldTexts each adding its own detail (a news sentence naming a spokesman, its
-// paraphrase naming the city). It is a substitution when both oldTexts are
+// texts each adding its own detail (a news sentence naming a spokesman, its
+// paraphrase naming the city). It is a substitution when both texts are
 // short, when an unmatched literal (URL, code, quoted string) is involved,
 // or when two unmatched names stand in the same slot: the same word before
 // or after each.
@@ -564,7 +564,7 @@ func oldEntitySwap(q, c *oldAnalysis, onlyQ, onlyC []oldEntity) bool {
 	return false
 }
 
-// oldNeighbours returns the oldWords before and after e's first occurrence.
+// neighbours returns the words before and after e's first occurrence.
 func oldNeighbours(a *oldAnalysis, e oldEntity) (left, right string) {
 	if len(e.words) == 0 {
 		return "", ""
@@ -583,10 +583,10 @@ func oldNeighbours(a *oldAnalysis, e oldEntity) (left, right string) {
 	return "", ""
 }
 
-// oldAdditions reports whether only one side has numbers, or entities, the
+// additions reports whether only one side has numbers, or entities, the
 // other lacks — evidence of a more specific (or less specific) request —
-// and whether both sides name entities the other lacks (in long oldTexts that
-// oldEntitySwap does not call a substitution). The score weighs these; the
+// and whether both sides name entities the other lacks (in long texts that
+// entitySwap does not call a substitution). The score weighs these; the
 // guards do not veto them.
 func oldAdditions(q, c *oldAnalysis) (numbers, entities, conflict bool) {
 	oq, oc := oldMinus(q.numbers, c.numbers), oldMinus(c.numbers, q.numbers)
@@ -605,7 +605,7 @@ func oldStemPhrase(p string) []string {
 	return ws
 }
 
-// oldSurface returns the oldWords of a that matched the stemmed phrase, as the
+// surface returns the words of a that matched the stemmed phrase, as the
 // user wrote them (lowercased): "descending", not "descend".
 func oldSurface(a *oldAnalysis, phrase []string) string {
 	for i := 0; i+len(phrase) <= len(a.words); i++ {
@@ -643,7 +643,7 @@ func oldHasStem(a *oldAnalysis, phrase []string) bool {
 	return false
 }
 
-// oldDiffer formats what only the query has against what only the cached
+// differ formats what only the query has against what only the cached
 // prompt has: "3 ≠ 30", "France ≠ Spain", "not ≠ —".
 func oldDiffer(q, c []string) string {
 	onlyQ, onlyC := oldMinus(q, c), oldMinus(c, q)
@@ -656,7 +656,7 @@ func oldDiffer(q, c []string) string {
 	return side(onlyQ) + " ≠ " + side(onlyC)
 }
 
-// oldMinus is the multiset difference a − b, keeping a's order.
+// minus is the multiset difference a − b, keeping a's order.
 func oldMinus(a, b []string) []string {
 	left := map[string]int{}
 	for _, x := range b {
@@ -778,7 +778,7 @@ func oldDot32(a, b []float32) float64 {
 	return s
 }
 
-// oldChar3Cosine compares character oldTrigrams of "<word>" (the same units the
+// char3Cosine compares character trigrams of "<word>" (the same units the
 // local embedder hashes), counted exactly and weighted by their word's
 // weight, so "how do I" versus "how can I" costs little and a changed
 // content word costs much.

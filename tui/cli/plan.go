@@ -14,30 +14,8 @@ import (
 
 func runPlan(ctx context.Context, d Deps, s IO, args []string) error {
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-	cfg := d.Config()
-	model := fs.String("model", cfg.BaselineModel, "baseline model you would otherwise call")
 	asJSON := fs.Bool("json", false, "print the plan as JSON")
-	completion := fs.Int("completion-tokens", cfg.CompletionTokens, "assumed completion length")
-	perDay := fs.Int64("requests-per-day", cfg.RequestsPerDay, "traffic for the monthly projection")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	prompt, err := promptArg(s, pos)
-	if err != nil {
-		return err
-	}
-	p, err := d.Planner(ctx)
-	if err != nil {
-		return err
-	}
-	scope, err := d.Scope(ctx)
-	if err != nil {
-		return err
-	}
-	pl, err := p.Plan(ctx, prompt, plan.Options{
-		Baseline: *model, CompletionTokens: *completion, RequestsPerDay: *perDay, Scope: scope,
-	})
+	pl, _, err := planArgs(ctx, d, s, fs, args)
 	if err != nil {
 		return err
 	}
@@ -46,6 +24,36 @@ func runPlan(ctx context.Context, d Deps, s IO, args []string) error {
 	}
 	writePlan(s.Stdout, pl)
 	return nil
+}
+
+// planArgs is what plan and send share: the baseline and projection flags
+// (added to fs), the prompt from the arguments or stdin, and its plan under
+// the user's cache scope.
+func planArgs(ctx context.Context, d Deps, s IO, fs *flag.FlagSet, args []string) (plan.Plan, cache.Scope, error) {
+	cfg := d.Config()
+	model := fs.String("model", cfg.BaselineModel, "baseline model you would otherwise call")
+	completion := fs.Int("completion-tokens", cfg.CompletionTokens, "assumed completion length for the projection")
+	perDay := fs.Int64("requests-per-day", cfg.RequestsPerDay, "traffic for the monthly projection")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return plan.Plan{}, cache.Scope{}, err
+	}
+	prompt, err := promptArg(s, pos)
+	if err != nil {
+		return plan.Plan{}, cache.Scope{}, err
+	}
+	p, err := d.Planner(ctx)
+	if err != nil {
+		return plan.Plan{}, cache.Scope{}, err
+	}
+	scope, err := d.Scope(ctx)
+	if err != nil {
+		return plan.Plan{}, cache.Scope{}, err
+	}
+	pl, err := p.Plan(ctx, prompt, plan.Options{
+		Baseline: *model, CompletionTokens: *completion, RequestsPerDay: *perDay, Scope: scope,
+	})
+	return pl, scope, err
 }
 
 // promptArg takes the prompt from the arguments, or from stdin when there

@@ -20,31 +20,12 @@ type Sender interface {
 
 func runSend(ctx context.Context, d Deps, s IO, args []string) error {
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
-	cfg := d.Config()
-	model := fs.String("model", cfg.BaselineModel, "baseline model you would otherwise call")
 	asJSON := fs.Bool("json", false, "print the outcome as JSON (no streaming)")
-	completion := fs.Int("completion-tokens", cfg.CompletionTokens, "assumed completion length for the projection")
-	pos, err := parseFlags(fs, args)
+	pl, scope, err := planArgs(ctx, d, s, fs, args)
 	if err != nil {
 		return err
 	}
-	prompt, err := promptArg(s, pos)
-	if err != nil {
-		return err
-	}
-	p, err := d.Planner(ctx)
-	if err != nil {
-		return err
-	}
-	scope, err := d.Scope(ctx)
-	if err != nil {
-		return err
-	}
-	pl, err := p.Plan(ctx, prompt, plan.Options{Baseline: *model, CompletionTokens: *completion,
-		RequestsPerDay: cfg.RequestsPerDay, Scope: scope})
-	if err != nil {
-		return err
-	}
+	cfg := d.Config()
 	sender, err := d.Sender(ctx)
 	if err != nil {
 		return err

@@ -1757,3 +1757,46 @@ func runInit(tb testing.TB, m *tui.Model) {
 	}
 	run(m.Init())
 }
+
+// BenchmarkPlanWhileIndexingLargeDB is the plan of the 2,000-token prompt
+// (edited each time) in the first half minute after start on the large
+// database: entries loaded, the HNSW graph still building in the
+// background, so lookups scan all 100,000 vectors exactly while the builder
+// competes for the CPU. Run it with a small -benchtime (e.g. 20x) so that
+// it ends before the graph does; building-% is how far the build had got
+// when it ended (100 means it finished and the figure mixes in HNSW plans).
+func BenchmarkPlanWhileIndexingLargeDB(b *testing.B) {
+	ctx := context.Background()
+	prompt, n := prompt2000(b)
+	s, _ := largeSandbox(b)
+	a, err := newApp(globalFlags{}, envOf(s))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	svc, opts, err := a.services(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := a.cache.WaitLoaded(ctx); err != nil {
+		b.Fatal(err)
+	}
+	popts := plan.Options{Baseline: opts.Baseline, CompletionTokens: opts.CompletionTokens,
+		RequestsPerDay: opts.RequestsPerDay, Scope: opts.Scope}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := svc.Planner.Plan(ctx, fmt.Sprintf("%s (revision %d)", prompt, i), popts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	built := 100.0
+	if idx := a.cache.Stats().Index; strings.Contains(idx, "building") {
+		if _, err := fmt.Sscanf(idx[strings.Index(idx, "building")+len("building "):], "%g%%", &built); err != nil {
+			b.Fatalf("index state %q: %v", idx, err)
+		}
+	}
+	b.ReportMetric(built, "building-%")
+	b.ReportMetric(float64(n), "prompt_tokens")
+}

@@ -903,14 +903,10 @@ func containsPhrase(ws, phrase []string) bool {
 	return false
 }
 
-// runGuards returns the first guard that rejects serving c's answer for q,
-// with the differing words; "" when all pass.
-func runGuards(q, c *analysis, opts GuardOptions) (guard, detail string) {
-	return runGuardsWith(q, c, opts, unmatchedEntities(q, c), unmatchedEntities(c, q))
-}
-
-// runGuardsWith is runGuards given each side's unmatched entities, which
-// the features need too (additionsWith): computed once per pair.
+// runGuardsWith returns the first guard that rejects serving c's answer
+// for q, with the differing words; "" when all pass. It takes each side's
+// unmatched entities, which the features need too (additionsWith), so they
+// are computed once per pair.
 func runGuardsWith(q, c *analysis, opts GuardOptions, onlyQ, onlyC []entity) (guard, detail string) {
 	if !opts.NoNumber {
 		oq, oc := minus(q.numbers, c.numbers), minus(c.numbers, q.numbers)
@@ -1058,16 +1054,11 @@ func neighbours(a *analysis, e entity) (left, right string) {
 	return "", ""
 }
 
-// additions reports whether only one side has numbers, or entities, the
+// additionsWith reports whether only one side has numbers, or entities, the
 // other lacks — evidence of a more specific (or less specific) request —
 // and whether both sides name entities the other lacks (in long texts that
-// entitySwap does not call a substitution). The score weighs these; the
-// guards do not veto them.
-func additions(q, c *analysis) (numbers, entities, conflict bool) {
-	return additionsWith(q, c, unmatchedEntities(q, c), unmatchedEntities(c, q))
-}
-
-// additionsWith is additions given each side's unmatched entities.
+// entitySwap does not call a substitution), given each side's unmatched
+// entities. The score weighs these; the guards do not veto them.
 func additionsWith(q, c *analysis, eq, ec []entity) (numbers, entities, conflict bool) {
 	oq, oc := minus(q.numbers, c.numbers), minus(c.numbers, q.numbers)
 	numbers = (len(oq) > 0) != (len(oc) > 0)

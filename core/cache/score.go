@@ -80,19 +80,6 @@ type lexData struct {
 	triNorm  float64            // Σ tri²
 }
 
-// withLex returns a with its lexicon-dependent data for lex, computing it
-// when a does not have it yet (a copy, so a shared analysis is never
-// written). Callers must not mix lexicons: the judge prepares every text
-// with its own.
-func withLex(a *analysis, lex Lexicon) *analysis {
-	if a.lx != nil {
-		return a
-	}
-	b := *a
-	b.lx = newLexData(a, lex)
-	return &b
-}
-
 func newLexData(a *analysis, lex Lexicon) *lexData {
 	weight := func(w string) float64 {
 		if lex == nil {
@@ -181,14 +168,11 @@ func trues(n int) []bool {
 	return out
 }
 
-// computeFeatures computes the similarity signals of a pair. It takes
-// analyses and each side's unmatched entities (the guards need them too);
-// sums run over words in first-occurrence order, so results are deterministic (the version
-// that ranged over maps differed in the last bits from run to run).
-func computeFeatures(q, c *analysis, qv, cv []float32, lex Lexicon) Features {
-	return computeFeaturesWith(withLex(q, lex), withLex(c, lex), qv, cv, lex, unmatchedEntities(q, c), unmatchedEntities(c, q))
-}
-
+// computeFeaturesWith computes the similarity signals of a pair from the
+// analyses (with their lexicon data) and each side's unmatched entities
+// (the guards need them too). Sums run over words in first-occurrence
+// order, so results are deterministic (the version that ranged over maps
+// differed in the last bits from run to run).
 func computeFeaturesWith(q, c *analysis, qv, cv []float32, lex Lexicon, onlyQ, onlyC []entity) Features {
 	f := Features{Cosine: dot32(qv, cv)}
 	f.Char3 = char3Dot(q.lx, c.lx)

@@ -54,11 +54,6 @@ type Config struct {
 	Hang      time.Duration `toml:"hang"`       // how long a simulated timeout blocks; 0 = 2s
 }
 
-// DemoConfig is a pace that looks like a fast hosted model in the UI.
-func DemoConfig() Config {
-	return Config{Latency: 250 * time.Millisecond, ChunkDelay: 30 * time.Millisecond, ChunkWords: 3}
-}
-
 // Validate names the offending field.
 func (c Config) Validate() error {
 	for _, d := range []struct {

@@ -11,8 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"sort"
-	"strings"
 
 	"github.com/pennyllm/penny/core/cache"
 	"github.com/pennyllm/penny/core/config"
@@ -113,16 +111,6 @@ func commands() []command {
 	}
 }
 
-// Commands lists the subcommand names, for help and the SSH server.
-func Commands() []string {
-	var names []string
-	for _, c := range commands() {
-		names = append(names, c.name)
-	}
-	sort.Strings(names)
-	return names
-}
-
 // Run executes one subcommand and returns the process exit status: 0 on
 // success, 1 on failure, 2 on a usage error. Errors go to stderr as one
 // short line (plus detail lines when the error has several).
@@ -207,8 +195,4 @@ func readAllLimited(r io.Reader, limit int64, what string) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d MiB", what, limit>>20)
 	}
 	return data, nil
-}
-
-func indent(s, prefix string) string {
-	return prefix + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+prefix)
 }

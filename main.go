@@ -131,11 +131,8 @@ func parseGlobal(args []string) (globalFlags, []string, error) {
 func environ() map[string]string {
 	env := map[string]string{}
 	for _, kv := range os.Environ() {
-		for i := 0; i < len(kv); i++ {
-			if kv[i] == '=' {
-				env[kv[:i]] = kv[i+1:]
-				break
-			}
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
 		}
 	}
 	return env
@@ -252,7 +249,6 @@ type app struct {
 	emb     coreembed.Embedder
 	judge   *cache.Calibrated
 	cache   *cache.Cache
-	router  *route.Router
 	planner *plan.Planner
 	reg     *registry.Registry
 	sender  *send.Sender
@@ -276,18 +272,18 @@ func newApp(g globalFlags, env map[string]string) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{paths: p, env: env, toks: tokens.NewRegistry()}
+	a := &app{paths: p, env: env, toks: tokens.NewRegistry(), embedCfg: embed.DefaultConfig()}
 	a.openLog()
-	a.prov = registry.Config{}
-	a.embedCfg = embed.DefaultConfig()
 	a.cfg, err = loadConfig(p.config, g.configPath != "" || env["PENNY_CONFIG"] != "", env, providersSection(&a.prov), embedSection(&a.embedCfg))
 	if err != nil {
+		a.Close()
 		return nil, fmt.Errorf("configuration:\n%w", err)
 	}
 	if a.cfg.User == "" {
 		a.cfg.User = env["USER"]
 	}
 	if a.cat, err = a.loadCatalog(); err != nil {
+		a.Close()
 		return nil, err
 	}
 	return a, nil

@@ -150,6 +150,7 @@ func printHelp(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-9s %s\n            %s\n", c.name, c.summary, c.usage)
 	}
+	fmt.Fprintf(w, "  %-9s %s\n            %s\n", "serve", "the playground over SSH (wish)", "penny serve [--listen ADDR] [--demo]")
 }
 
 // parseFlags parses flags that may appear before, between or after

@@ -254,6 +254,7 @@ type app struct {
 	sender  *send.Sender
 	batcher interface{ Close(context.Context) error }
 	closers []func() error // caches built for replays
+	live    *liveRouter    // the planner's router, swapped by rule saves and labels
 	rules   *rulesService
 }
 
@@ -517,7 +518,7 @@ func (a *app) plannerLocked(ctx context.Context, background bool) (*plan.Planner
 	live := &liveRouter{}
 	live.p.Store(p.Router.(*route.Router))
 	p.Router = live
-	a.planner, a.cache, a.rules = p, c, &rulesService{a: a, live: live}
+	a.planner, a.cache, a.live, a.rules = p, c, live, &rulesService{a: a, live: live}
 	return p, nil
 }
 
@@ -546,7 +547,11 @@ func (a *app) buildPlanner(ctx context.Context, store cache.Store, available fun
 	} else if err := c.Load(ctx); err != nil {
 		return fail(fmt.Errorf("load cache: %w", err))
 	}
-	learned, err := a.learned(ctx, emb)
+	db, err := a.store(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	learned, err := a.learned(ctx, db, emb)
 	if err != nil {
 		return fail(err)
 	}
@@ -624,28 +629,39 @@ func (a *app) EvalRouter(ctx context.Context, examples []route.Example) (*route.
 	return route.New(a.cfg.Route, a.cat, learned)
 }
 
-// learned builds the router's k-NN signal from history the user labelled.
-func (a *app) learned(ctx context.Context, emb coreembed.Embedder) (*route.Learned, error) {
-	db, err := a.store(ctx)
-	if err != nil {
+// learned builds the router's k-NN signal from the prompts the user
+// labelled in History (the newest label of a prompt wins).
+func (a *app) learned(ctx context.Context, db *storage.DB, emb coreembed.Embedder) (*route.Learned, error) {
+	ex, err := db.RouteExamples(ctx, 0)
+	if err != nil || len(ex) == 0 {
 		return nil, err
-	}
-	rows, err := db.ListHistory(ctx, history.Query{Labelled: true, Limit: 100_000})
-	if err != nil {
-		return nil, err
-	}
-	if len(rows) == 0 {
-		return nil, nil
-	}
-	ex := make([]route.Example, len(rows))
-	for i, r := range rows {
-		ex[i] = route.Example{Prompt: r.Prompt, StrongNeeded: r.Label == history.StrongNeeded}
 	}
 	l, err := route.NewLearned(ctx, emb, ex, a.cfg.Route.Learned)
 	if err != nil {
 		return nil, fmt.Errorf("router learned signal: %w", err)
 	}
 	return l, nil
+}
+
+// labelledHistory is the History view's backend: a label takes effect in
+// the router's learned signal at once, not at the next start.
+type labelledHistory struct {
+	*storage.DB
+	a    *app
+	live *liveRouter
+}
+
+func (h labelledHistory) SetLabel(ctx context.Context, id int64, l history.Label) error {
+	if err := h.DB.SetLabel(ctx, id, l); err != nil {
+		return err
+	}
+	learned, err := h.a.learned(ctx, h.DB, h.a.emb)
+	if err != nil {
+		return fmt.Errorf("label saved; the router will use it from the next start: %w", err)
+	}
+	h.live.p.Store(h.live.p.Load().WithLearned(learned))
+	h.a.rules.invalidate() // previews re-read the labelled history
+	return nil
 }
 
 // Sender implements cli.Deps: the sender, recording history.
@@ -797,7 +813,7 @@ func (a *app) services(ctx context.Context) (tui.Services, tui.Options, error) {
 		return tui.Services{}, tui.Options{}, err
 	}
 	svc := tui.Services{
-		Planner: pl, Models: chatModels{a.cat}, Sender: historySender{s: s, h: a.db, log: a.log}, History: a.db, Cache: a.cache,
+		Planner: pl, Models: chatModels{a.cat}, Sender: historySender{s: s, h: a.db, log: a.log}, History: labelledHistory{a.db, a, a.live}, Cache: a.cache,
 		Rules: a.rules, Savings: savingsService{storage.NewLedgerStore(a.db)}, Demo: demoService{a}, Eval: cacheEvaluator{a},
 	}
 	opts := tui.Options{
@@ -1008,10 +1024,16 @@ func (s *rulesService) Save(ctx context.Context, rules []route.RuleConfig) error
 		return fmt.Errorf("save %s: %w", path, err)
 	}
 	s.live.p.Store(next)
-	s.mu.Lock()
-	s.tuner = nil // previews compare against the saved rules from now on
-	s.mu.Unlock()
+	s.invalidate() // previews compare against the saved rules from now on
 	return nil
+}
+
+// invalidate makes the next preview prepare the labelled history and the
+// current router again.
+func (s *rulesService) invalidate() {
+	s.mu.Lock()
+	s.tuner = nil
+	s.mu.Unlock()
 }
 
 // savingsService summarizes the ledger for the dashboard.

@@ -38,6 +38,7 @@ import (
 	_ "modernc.org/sqlite" // the test holds the write lock from a second "process" (connection)
 
 	"github.com/pennyllm/penny/core/cache"
+	"github.com/pennyllm/penny/core/history"
 	"github.com/pennyllm/penny/core/plan"
 	"github.com/pennyllm/penny/core/tokens"
 	"github.com/pennyllm/penny/storage/storagetest"
@@ -1799,4 +1800,49 @@ func BenchmarkPlanWhileIndexingLargeDB(b *testing.B) {
 	}
 	b.ReportMetric(built, "building-%")
 	b.ReportMetric(float64(n), "prompt_tokens")
+}
+
+// A label given in History reaches the router's learned signal at once,
+// and a rules preview sees the new labelled set.
+func TestLabelFeedsRouterAtOnce(t *testing.T) {
+	s := newSandbox(t)
+	a, err := newApp(globalFlags{}, envOf(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ctx := context.Background()
+	svc, _, err := a.services(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := a.live.p.Load().Learned(); l != nil && l.Len() != 0 {
+		t.Fatalf("fresh database, %d learned examples", l.Len())
+	}
+	id, err := a.db.AddHistory(ctx, history.Entry{Prompt: "Prove that the square root of two is irrational.", Model: "gpt-4o", PlanJSON: "{}"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.History.SetLabel(ctx, id, history.StrongNeeded); err != nil {
+		t.Fatal(err)
+	}
+	if l := a.live.p.Load().Learned(); l == nil || l.Len() != 1 {
+		t.Fatalf("after labelling, learned = %v", l)
+	}
+	learnedIn := func() string {
+		t.Helper()
+		pl, err := svc.Planner.Plan(ctx, "Prove that the cube root of two is irrational.", plan.Options{Baseline: "gpt-4o", CompletionTokens: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range pl.Route.Contributions {
+			if c.Name == "signal:learned" {
+				return c.Detail
+			}
+		}
+		return ""
+	}
+	if d := learnedIn(); !strings.Contains(d, "1 nearest labelled examples 1 needed the strong model") {
+		t.Errorf("the plan's learned signal does not use the label: %q", d)
+	}
 }

@@ -215,22 +215,23 @@ func keys(m map[string]any) []string {
 	return ks
 }
 
-func str(t testing.TB, v any, path string) string {
+// as is the value at path as a T; the test fails when it is not one.
+func as[T any](t testing.TB, v any, path string) T {
 	t.Helper()
-	s, ok := at(t, v, path).(string)
+	x, ok := at(t, v, path).(T)
 	if !ok {
-		t.Fatalf("%s: want a string, got %T %v", path, at(t, v, path), at(t, v, path))
+		t.Fatalf("%s: want a %T, got %T %v", path, x, at(t, v, path), at(t, v, path))
 	}
-	return s
+	return x
 }
+
+func str(t testing.TB, v any, path string) string { t.Helper(); return as[string](t, v, path) }
+
+func boolean(t testing.TB, v any, path string) bool { t.Helper(); return as[bool](t, v, path) }
 
 func num(t testing.TB, v any, path string) float64 {
 	t.Helper()
-	n, ok := at(t, v, path).(json.Number)
-	if !ok {
-		t.Fatalf("%s: want a number, got %T %v", path, at(t, v, path), at(t, v, path))
-	}
-	f, err := n.Float64()
+	f, err := as[json.Number](t, v, path).Float64()
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
@@ -239,24 +240,12 @@ func num(t testing.TB, v any, path string) float64 {
 
 func integer(t testing.TB, v any, path string) int64 {
 	t.Helper()
-	n, ok := at(t, v, path).(json.Number)
-	if !ok {
-		t.Fatalf("%s: want an integer, got %T %v", path, at(t, v, path), at(t, v, path))
-	}
+	n := as[json.Number](t, v, path)
 	i, err := n.Int64()
 	if err != nil {
 		t.Fatalf("%s: want an integer, got %s", path, n)
 	}
 	return i
-}
-
-func boolean(t testing.TB, v any, path string) bool {
-	t.Helper()
-	b, ok := at(t, v, path).(bool)
-	if !ok {
-		t.Fatalf("%s: want a bool, got %T %v", path, at(t, v, path), at(t, v, path))
-	}
-	return b
 }
 
 func array(t testing.TB, v any, path string) []any {
@@ -1623,7 +1612,7 @@ func BenchmarkStartToFirstFrameLargeDB(b *testing.B) {
 		s, _ := largeSandbox(b)
 		env := envOf(s)
 		b.StartTimer()
-		t0, cpu0 := time.Now(), processCPU()
+		t0, cpu0 := time.Now(), storagetest.ProcessCPU()
 		a, err := newApp(globalFlags{}, env)
 		if err != nil {
 			b.Fatal(err)
@@ -1637,7 +1626,7 @@ func BenchmarkStartToFirstFrameLargeDB(b *testing.B) {
 		m.Update(tea.WindowSizeMsg{Width: 160, Height: 48})
 		frame := m.View()
 		b.StopTimer()
-		cpu += processCPU() - cpu0
+		cpu += storagetest.ProcessCPU() - cpu0
 		if !strings.Contains(ansi.Strip(frame.Content), "Compression") {
 			b.Fatalf("first frame has no Compression pane:\n%s", ansi.Strip(frame.Content))
 		}
@@ -1653,16 +1642,6 @@ func BenchmarkStartToFirstFrameLargeDB(b *testing.B) {
 	}
 	b.ReportMetric(float64(ready.Milliseconds())/float64(b.N), "ready-ms")
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
-}
-
-// processCPU is the user+system CPU time of this process so far: the
-// benchmark machine is shared, so wall time includes waiting for a core.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkKeystrokeLargeDB runs the playground on the large database with

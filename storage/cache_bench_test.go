@@ -6,7 +6,6 @@ package storage_test
 
 import (
 	"context"
-	"syscall"
 	"testing"
 	"time"
 
@@ -55,7 +54,7 @@ func BenchmarkCacheLoad100k(b *testing.B) {
 	b.ResetTimer()
 	var cpu time.Duration
 	for range b.N {
-		cpu0 := processCPU()
+		cpu0 := storagetest.ProcessCPU()
 		c, err := cache.New(cfg, storage.NewCacheStore(db), benchEmbedder, cosineJudge{}, time.Now)
 		if err != nil {
 			b.Fatal(err)
@@ -64,7 +63,7 @@ func BenchmarkCacheLoad100k(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		cpu += processCPU() - cpu0
+		cpu += storagetest.ProcessCPU() - cpu0
 		if st := c.Stats(); st.Entries != 100_000 || st.Stale != 0 {
 			b.Fatalf("loaded %d, %d stale", st.Entries, st.Stale)
 		}
@@ -74,15 +73,6 @@ func BenchmarkCacheLoad100k(b *testing.B) {
 	// CPU time is reported next to wall time because the benchmark machine
 	// is shared: wall time includes waiting for a core.
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
-}
-
-// processCPU is the user+system CPU time of this process so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkCacheStoreScan100k is the SQLite share of start-up: reading

@@ -539,16 +539,22 @@ func findQuoted(s string) [][]string {
 			x++
 			continue
 		}
-		groups := make([]string, len(m)/2)
-		for g := range groups {
-			if m[2*g] >= 0 {
-				groups[g] = s[x+m[2*g] : x+m[2*g+1]]
-			}
-		}
-		out = append(out, groups)
+		out = append(out, submatches(s, x, m))
 		x += m[1]
 	}
 	return out
+}
+
+// submatches turns a match's index pairs, relative to offset x of s, into
+// its groups' text ("" for a group that did not take part).
+func submatches(s string, x int, m []int) []string {
+	groups := make([]string, len(m)/2)
+	for g := range groups {
+		if m[2*g] >= 0 {
+			groups[g] = s[x+m[2*g] : x+m[2*g+1]]
+		}
+	}
+	return groups
 }
 
 // findAnchored is FindAllStringSubmatch(s, -1) of an unanchored pattern
@@ -577,13 +583,7 @@ func findAnchored(s string, at0, at *regexp.Regexp, start func(s string, x, w in
 			x += w
 			continue
 		}
-		groups := make([]string, len(m)/2)
-		for g := range groups {
-			if m[2*g] >= 0 {
-				groups[g] = s[x+m[2*g] : x+m[2*g+1]]
-			}
-		}
-		out = append(out, groups)
+		out = append(out, submatches(s, x, m))
 		x += m[1]
 	}
 	return out

@@ -1281,30 +1281,18 @@ func benchOptions(a *app) plan.Options {
 // BenchmarkPlanWarm2000 re-plans the same 2,000-token prompt (a settings
 // change: the embedding is cached by text).
 func BenchmarkPlanWarm2000(b *testing.B) {
-	prompt, n := prompt2000(b)
-	a := benchApp(b)
-	ctx := context.Background()
-	p, err := a.Planner(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	opts := benchOptions(a)
-	if _, err := p.Plan(ctx, prompt, opts); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := p.Plan(ctx, prompt, opts); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(n), "prompt_tokens")
+	benchPlanWarm(b, func(prompt string, _ int) string { return prompt })
 }
 
 // BenchmarkPlanWarmEdited2000 plans a 2,000-token prompt that changes every
 // time, as typing does: nothing is cached by text.
 func BenchmarkPlanWarmEdited2000(b *testing.B) {
+	benchPlanWarm(b, func(prompt string, i int) string { return fmt.Sprintf("%s (revision %d)", prompt, i) })
+}
+
+// benchPlanWarm plans the 2,000-token prompt once, then times planning
+// text(prompt, i) for i = 0…N-1.
+func benchPlanWarm(b *testing.B, text func(prompt string, i int) string) {
 	prompt, n := prompt2000(b)
 	a := benchApp(b)
 	ctx := context.Background()
@@ -1319,7 +1307,7 @@ func BenchmarkPlanWarmEdited2000(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := p.Plan(ctx, fmt.Sprintf("%s (revision %d)", prompt, i), opts); err != nil {
+		if _, err := p.Plan(ctx, text(prompt, i), opts); err != nil {
 			b.Fatal(err)
 		}
 	}

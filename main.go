@@ -760,8 +760,8 @@ func (a *app) senderLocked(ctx context.Context) (*send.Sender, error) {
 // cacheFiller adapts the cache to what the sender needs.
 type cacheFiller struct{ c *cache.Cache }
 
-func (f cacheFiller) Serve(ctx context.Context, req cache.Request) (cache.Result, error) {
-	return f.c.Serve(ctx, req)
+func (f cacheFiller) Serve(ctx context.Context, req cache.Request, planned cache.Result) (cache.Result, error) {
+	return f.c.ServeHit(ctx, req, planned)
 }
 
 func (f cacheFiller) Put(ctx context.Context, req cache.Request, response string, meta cache.Meta) error {

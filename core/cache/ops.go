@@ -24,6 +24,30 @@ func (c *Cache) Serve(ctx context.Context, req Request) (Result, error) {
 	return res, nil
 }
 
+// ServeHit serves the hit a plan found for req: when the planned entry is
+// still stored and unexpired, it counts the hit and returns the plan's
+// result without judging again (the judgement was made moments ago on the
+// same request, and judging is the expensive part of a lookup). Otherwise
+// — evicted, expired, replaced, or no hit planned — it is Serve.
+func (c *Cache) ServeHit(ctx context.Context, req Request, planned Result) (Result, error) {
+	if planned.EntryID != 0 && (planned.Outcome == ExactHit || planned.Outcome == SemanticHit) && c.Ready() {
+		c.mu.RLock()
+		e := c.entries[planned.EntryID]
+		live := e != nil && !c.expired(e, c.now())
+		c.mu.RUnlock()
+		if live {
+			err := c.RecordHit(ctx, planned.EntryID)
+			if err == nil {
+				return planned, nil
+			}
+			if !errors.Is(err, ErrNotFound) {
+				return planned, fmt.Errorf("cache serve: %w", err)
+			}
+		}
+	}
+	return c.Serve(ctx, req)
+}
+
 // RecordHit counts a hit on entry id and makes it the most recently used.
 // Call it when a plan's looked-up hit is actually sent, so the entry shown
 // is the entry counted.

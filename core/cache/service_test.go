@@ -499,3 +499,32 @@ func TestCacheLookupForEval(t *testing.T) {
 		t.Fatalf("unrelated pair hits at threshold -1 with a low raw score: raw %.3f hit %v", raw, hit)
 	}
 }
+
+// ServeHit trusts the plan's judgement while the planned entry is live,
+// counting the hit; once it has expired it is Serve again and says why.
+func TestServeHitTrustsALivePlan(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	c := newTestCache(t, testConfig(), nil, clk)
+	id := put(t, c, "what is the boiling point of water", gpt)
+	req := Request{Prompt: "what is the boiling point of water at sea level", Scope: gpt}
+	planned := lookup(t, c, req.Prompt, gpt)
+	if planned.Outcome != SemanticHit || planned.EntryID != id {
+		t.Fatalf("planned %+v", planned)
+	}
+	// A different planned score proves the result is the plan's, not a
+	// second judgement.
+	planned.Similarity = 0.999
+	got, err := c.ServeHit(ctx, req, planned)
+	if err != nil || got.Similarity != 0.999 || got.EntryID != id {
+		t.Fatalf("ServeHit = %+v, %v", got, err)
+	}
+	if e, _ := c.Entries(SortHits, 1); len(e) != 1 || e[0].Hits != 1 {
+		t.Fatalf("hit not counted: %+v", e)
+	}
+	clk.Add(25 * time.Hour)
+	got, err = c.ServeHit(ctx, req, planned)
+	if err != nil || got.Outcome != Miss || got.Reason != ReasonExpired {
+		t.Fatalf("after expiry: %+v, %v", got, err)
+	}
+}

@@ -37,11 +37,11 @@ type ProviderFunc func(model string) (llm.Provider, error)
 // Provider implements Providers.
 func (f ProviderFunc) Provider(model string) (llm.Provider, error) { return f(model) }
 
-// CacheFiller is what sending needs from the cache: Serve re-checks a hit
-// found at planning time (the entry may have expired since; Serve may count
-// the hit) and Put stores a fresh response.
+// CacheFiller is what sending needs from the cache: Serve re-checks the
+// hit found at planning time (the entry may have expired or gone since)
+// and counts it; Put stores a fresh response.
 type CacheFiller interface {
-	Serve(ctx context.Context, req cache.Request) (cache.Result, error)
+	Serve(ctx context.Context, req cache.Request, planned cache.Result) (cache.Result, error)
 	// Put stores a response; meta says what producing it cost, which is
 	// what each later hit saves.
 	Put(ctx context.Context, req cache.Request, response string, meta cache.Meta) error
@@ -246,7 +246,7 @@ func (s *Sender) Send(ctx context.Context, pl plan.Plan, opt Options, onDelta fu
 	if hit(pl.Cache.Outcome) {
 		text, served, entry, res := pl.Cache.Response, true, pl.Cache.EntryID, pl.Cache
 		if s.d.Cache != nil {
-			r, err := s.d.Cache.Serve(ctx, creq)
+			r, err := s.d.Cache.Serve(ctx, creq, pl.Cache)
 			switch {
 			case err != nil:
 				// The planned hit is still a valid answer; say why it was not re-checked.

@@ -61,7 +61,7 @@ func (c *memCache) Lookup(_ context.Context, r cache.Request) (cache.Result, err
 	return cache.Result{Outcome: cache.Miss, Reason: cache.ReasonEmpty}, nil
 }
 
-func (c *memCache) Serve(ctx context.Context, r cache.Request) (cache.Result, error) {
+func (c *memCache) Serve(ctx context.Context, r cache.Request, _ cache.Result) (cache.Result, error) {
 	c.mu.Lock()
 	c.serves++
 	gone := c.gone

@@ -889,7 +889,7 @@ func (h sshHandler) Playground(ctx context.Context, s serve.Session) (tui.Servic
 		SendsPerMinute: h.a.cfg.Serve.SendsPerMinute, Budget: money.FromUSD(h.a.cfg.Serve.SessionBudgetUSD),
 	})
 	if s.Demo {
-		svc.Cache = readOnlyCache{svc.Cache}
+		svc.Cache, svc.Rules = readOnlyCache{svc.Cache}, previewOnlyRules{svc.Rules}
 	}
 	opts.User = s.User
 	if s.Demo {
@@ -909,10 +909,24 @@ func (h sshHandler) CLI(ctx context.Context, s serve.Session, args []string, std
 // change what the next visitor sees.
 type readOnlyCache struct{ tui.CacheBrowser }
 
-var errDemoReadOnly = errors.New("not in a demo session: the cache is read-only here")
+var errDemoReadOnly = errors.New("not in a demo session: nothing is saved here")
 
 func (readOnlyCache) Evict(context.Context, int64) error     { return errDemoReadOnly }
 func (readOnlyCache) Pin(context.Context, int64, bool) error { return errDemoReadOnly }
+
+// previewOnlyRules lets demo visitors tune rules and watch the effect, but
+// never writes penny.toml (the playground also disables the key).
+type previewOnlyRules struct{ next tui.Rules }
+
+func (p previewOnlyRules) Rules(ctx context.Context) ([]route.RuleConfig, error) {
+	return p.next.Rules(ctx)
+}
+
+func (p previewOnlyRules) Preview(ctx context.Context, rules []route.RuleConfig, prompt string) (common.RulesPreview, error) {
+	return p.next.Preview(ctx, rules, prompt)
+}
+
+func (previewOnlyRules) Save(context.Context, []route.RuleConfig) error { return errDemoReadOnly }
 
 // liveRouter lets a rules save take effect at once: the planner routes
 // through it while the rules view swaps the router underneath, from

@@ -630,11 +630,31 @@ func (a *app) EvalRouter(ctx context.Context, examples []route.Example) (*route.
 }
 
 // learned builds the router's k-NN signal from the prompts the user
-// labelled in History (the newest label of a prompt wins).
+// labelled in History (the newest label of a prompt wins) and the example
+// files of route.learned.examples.
 func (a *app) learned(ctx context.Context, db *storage.DB, emb coreembed.Embedder) (*route.Learned, error) {
 	ex, err := db.RouteExamples(ctx, 0)
-	if err != nil || len(ex) == 0 {
+	if err != nil {
 		return nil, err
+	}
+	for _, name := range a.cfg.Route.Learned.Examples {
+		path := name
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(filepath.Dir(a.paths.config), path)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("route.learned.examples: %w", err)
+		}
+		rows, err := route.ParseCSV(f, route.CSVOptions{Group: name})
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("route.learned.examples: %s: %w", path, err)
+		}
+		ex = append(ex, route.ExamplesFromLabelled(rows)...)
+	}
+	if len(ex) == 0 {
+		return nil, nil
 	}
 	l, err := route.NewLearned(ctx, emb, ex, a.cfg.Route.Learned)
 	if err != nil {

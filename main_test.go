@@ -1813,3 +1813,41 @@ func TestLabelFeedsRouterAtOnce(t *testing.T) {
 		t.Errorf("the plan's learned signal does not use the label: %q", d)
 	}
 }
+
+// Example files named in route.learned.examples join the learned signal;
+// a missing file is a clear error naming the setting.
+func TestLearnedExamplesFromFiles(t *testing.T) {
+	s := newSandbox(t)
+	cfgDir := filepath.Join(s.config, "penny")
+	if err := os.MkdirAll(cfgDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	csv := "prompt,weak,strong\nProve Fermat's little theorem.,False,True\nWhat is 2+2?,True,True\n"
+	if err := os.WriteFile(filepath.Join(cfgDir, "labels.csv"), []byte(csv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	write := func(files string) {
+		t.Helper()
+		if err := os.WriteFile(s.configFile(), []byte("[route.learned]\nexamples = "+files+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`["labels.csv"]`)
+	a, err := newApp(globalFlags{}, envOf(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Planner(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if l := a.live.p.Load().Learned(); l == nil || l.Len() != 2 {
+		t.Errorf("learned from the file: %v", l)
+	}
+	a.Close()
+
+	write(`["missing.csv"]`)
+	r := s.run(t, nil, "plan", "hello")
+	if r.code == 0 || !strings.Contains(r.stderr, "route.learned.examples") || !strings.Contains(r.stderr, "missing.csv") {
+		t.Errorf("missing example file:\n%s", r)
+	}
+}

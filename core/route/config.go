@@ -56,6 +56,10 @@ type LearnedConfig struct {
 	// of the prior in the vote, so a handful of distant neighbours cannot
 	// swing the vote to 0 or 1.
 	Smoothing float64 `toml:"smoothing"`
+	// Examples are RouteLLM-format response CSVs (a prompt column, then
+	// the weak and the strong model's correctness) whose labels join the
+	// ones given in History. Relative paths are relative to penny.toml.
+	Examples []string `toml:"examples"`
 }
 
 // RuleConfig is one user rule. Exactly one of Pattern and Keywords is set,

@@ -1508,6 +1508,27 @@ func envOf(s *sandbox) map[string]string {
 	return env
 }
 
+// loadedLargeApp is the app on a copy of the large database, its services
+// built and its cache loaded (the HNSW graph may still be building). The
+// app closes when the benchmark ends.
+func loadedLargeApp(b *testing.B) (*app, tui.Services, tui.Options) {
+	ctx := context.Background()
+	s, _ := largeSandbox(b)
+	a, err := newApp(globalFlags{}, envOf(s))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(a.Close)
+	svc, opts, err := a.services(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := a.cache.WaitLoaded(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return a, svc, opts
+}
+
 // largeSandbox is a fresh sandbox whose database is a copy of the seeded
 // one, and the model its entries are scoped to.
 func largeSandbox(b *testing.B) (*sandbox, string) {
@@ -1646,19 +1667,7 @@ func BenchmarkStartToFirstFrameLargeDB(b *testing.B) {
 func BenchmarkKeystrokeLargeDB(b *testing.B) {
 	ctx := context.Background()
 	prompt, n := prompt2000(b)
-	s, _ := largeSandbox(b)
-	a, err := newApp(globalFlags{}, envOf(s))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer a.Close()
-	svc, opts, err := a.services(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := a.cache.WaitLoaded(ctx); err != nil {
-		b.Fatal(err)
-	}
+	a, svc, opts := loadedLargeApp(b)
 	t0 := time.Now()
 	// Stats.Index says "hnsw building N% …" until every graph is built.
 	for st := a.cache.Stats(); strings.Contains(st.Index, "building"); st = a.cache.Stats() {
@@ -1736,19 +1745,7 @@ func runInit(tb testing.TB, m *tui.Model) {
 func BenchmarkPlanWhileIndexingLargeDB(b *testing.B) {
 	ctx := context.Background()
 	prompt, n := prompt2000(b)
-	s, _ := largeSandbox(b)
-	a, err := newApp(globalFlags{}, envOf(s))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer a.Close()
-	svc, opts, err := a.services(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := a.cache.WaitLoaded(ctx); err != nil {
-		b.Fatal(err)
-	}
+	a, svc, opts := loadedLargeApp(b)
 	popts := plan.Options{Baseline: opts.Baseline, CompletionTokens: opts.CompletionTokens,
 		RequestsPerDay: opts.RequestsPerDay, Scope: opts.Scope}
 	b.ReportAllocs()

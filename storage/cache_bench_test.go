@@ -18,18 +18,6 @@ import (
 // share: 100-d random unit vectors.
 var benchEmbedder = storagetest.RandomEmbedder{EmbedderID: "test-random-v1", Dimension: 100}
 
-// cosineJudge scores by cosine alone.
-type cosineJudge struct{}
-
-func (cosineJudge) Scale() string { return "cosine" }
-func (cosineJudge) Judge(q, c cache.Text) cache.Judgement {
-	var s float64
-	for i := range q.Vector {
-		s += float64(q.Vector[i] * c.Vector[i])
-	}
-	return cache.Judgement{Score: s, Cosine: s}
-}
-
 // seeded100k is a temp-dir database holding 100,000 entries of one scope
 // with 100-d vectors.
 func seeded100k(b *testing.B) *storage.DB {
@@ -55,7 +43,7 @@ func BenchmarkCacheLoad100k(b *testing.B) {
 	var cpu time.Duration
 	for range b.N {
 		cpu0 := storagetest.ProcessCPU()
-		c, err := cache.New(cfg, storage.NewCacheStore(db), benchEmbedder, cosineJudge{}, time.Now)
+		c, err := cache.New(cfg, storage.NewCacheStore(db), benchEmbedder, storagetest.CosineJudge{}, time.Now)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -250,3 +250,19 @@ func seedHistory(ctx context.Context, db *storage.DB, s HistorySeed) ([]int64, e
 	}
 	return ids, nil
 }
+
+// CosineJudge scores a pair by the cosine of its vectors alone and runs no
+// guards: enough to exercise the cache over a real store.
+type CosineJudge struct{}
+
+// Scale implements cache.Judge.
+func (CosineJudge) Scale() string { return "cosine" }
+
+// Judge implements cache.Judge.
+func (CosineJudge) Judge(q, c cache.Text) cache.Judgement {
+	var s float64
+	for i := range q.Vector {
+		s += float64(q.Vector[i] * c.Vector[i])
+	}
+	return cache.Judgement{Score: s, Cosine: s}
+}

@@ -62,7 +62,7 @@ func TestSeedCacheLoadsAsCurrent(t *testing.T) {
 	}
 	cfg := cache.DefaultConfig()
 	cfg.Threshold = 0.99
-	c, err := cache.New(cfg, storage.NewCacheStore(db), emb, cosine{}, func() time.Time { return now })
+	c, err := cache.New(cfg, storage.NewCacheStore(db), emb, storagetest.CosineJudge{}, func() time.Time { return now })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,17 +117,6 @@ func TestSeedHistoryLabels(t *testing.T) {
 	if !all[0].Time.After(all[39].Time) || all[39].Prompt != "p1" || all[38].Prompt != "p2" || all[37].Prompt != "p1 (variant 1)" {
 		t.Fatalf("order/prompts: %v %v %q %q", all[0].Time, all[39].Time, all[39].Prompt, all[37].Prompt)
 	}
-}
-
-type cosine struct{}
-
-func (cosine) Scale() string { return "cosine" }
-func (cosine) Judge(q, c cache.Text) cache.Judgement {
-	var s float64
-	for i := range q.Vector {
-		s += float64(q.Vector[i] * c.Vector[i])
-	}
-	return cache.Judgement{Score: s, Cosine: s}
 }
 
 // TestSeedCacheStoresExactlyN: repeated prompts and prompts that differ

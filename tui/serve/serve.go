@@ -242,9 +242,10 @@ func (s *Server) publicKeyAuth(ctx ssh.Context, key ssh.PublicKey) bool {
 		return true
 	}
 	if _, ok := s.keys[string(key.Marshal())]; ok {
+		s.fails.succeeded(host, ctx.SessionID())
 		return true
 	}
-	s.fails.record(host)
+	s.fails.record(host, ctx.SessionID())
 	s.log.Warn("ssh auth refused", "remote", host, "user", ctx.User(), "key", gossh.FingerprintSHA256(key))
 	return false
 }
@@ -420,33 +421,46 @@ func loadOrCreateHostKey(path string) ([]byte, error) {
 
 // failureLimiter counts failed authentications per client address in a
 // sliding window; past the limit every attempt from that address fails
-// until the window has passed.
+// until the window has passed. A connection counts at most once, and not at
+// all once it authenticates: an ssh client offers every key of its agent in
+// turn, and a user with several keys must not lock themselves out.
 type failureLimiter struct {
 	mu     sync.Mutex
 	limit  int
 	window time.Duration
 	now    func() time.Time
-	fails  map[string][]time.Time
+	fails  map[string][]failure // by client address, oldest first
+}
+
+// failure is one refused connection: when, and which connection (its SSH
+// session id), so the same connection is counted once.
+type failure struct {
+	at   time.Time
+	conn string
 }
 
 func newFailureLimiter(limit int, window time.Duration) *failureLimiter {
-	return &failureLimiter{limit: limit, window: window, now: time.Now, fails: map[string][]time.Time{}}
+	return &failureLimiter{limit: limit, window: window, now: time.Now, fails: map[string][]failure{}}
 }
 
-func (f *failureLimiter) prune(host string) []time.Time {
+func (f *failureLimiter) prune(host string) []failure {
 	cut := f.now().Add(-f.window)
-	ts := f.fails[host]
+	fs := f.fails[host]
 	i := 0
-	for i < len(ts) && ts[i].Before(cut) {
+	for i < len(fs) && fs[i].at.Before(cut) {
 		i++
 	}
-	ts = ts[i:]
-	if len(ts) == 0 {
+	fs = fs[i:]
+	f.set(host, fs)
+	return fs
+}
+
+func (f *failureLimiter) set(host string, fs []failure) {
+	if len(fs) == 0 {
 		delete(f.fails, host)
 	} else {
-		f.fails[host] = ts
+		f.fails[host] = fs
 	}
-	return ts
 }
 
 func (f *failureLimiter) allowed(host string) bool {
@@ -455,8 +469,31 @@ func (f *failureLimiter) allowed(host string) bool {
 	return len(f.prune(host)) < f.limit
 }
 
-func (f *failureLimiter) record(host string) {
+// record counts a refused attempt of connection conn from host, once per
+// connection.
+func (f *failureLimiter) record(host, conn string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.fails[host] = append(f.prune(host), f.now())
+	fs := f.prune(host)
+	for _, x := range fs {
+		if x.conn == conn {
+			return
+		}
+	}
+	f.fails[host] = append(fs, failure{at: f.now(), conn: conn})
+}
+
+// succeeded forgets the refused attempts of a connection that then
+// authenticated with another key.
+func (f *failureLimiter) succeeded(host, conn string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fs := f.prune(host)
+	kept := fs[:0]
+	for _, x := range fs {
+		if x.conn != conn {
+			kept = append(kept, x)
+		}
+	}
+	f.set(host, kept)
 }

@@ -153,15 +153,49 @@ func TestAuth(t *testing.T) {
 	})
 }
 
+// TestAuthSeveralKeys: a client offers every key of its agent in turn. The
+// refused ones must not lock out a user whose last key is authorized, and a
+// connection offering several unknown keys counts as one failure.
+func TestAuthSeveralKeys(t *testing.T) {
+	s := startServer(t, Config{AuthFailures: 2})
+	for i := range 3 {
+		c, err := s.dial(t, "alice", gossh.PublicKeys(newKey(t), newKey(t), newKey(t), s.key))
+		if err != nil {
+			t.Fatalf("connection %d with alice's key last: %v", i, err)
+		}
+		c.Close()
+	}
+	if _, err := s.dial(t, "mallory", gossh.PublicKeys(newKey(t), newKey(t), newKey(t))); err == nil {
+		t.Fatal("unknown keys got in")
+	}
+	// One failed connection so far, below the limit of 2.
+	c, err := s.dial(t, "alice")
+	if err != nil {
+		t.Fatalf("one failed connection with 3 keys counted as more than one: %v", err)
+	}
+	c.Close()
+	if _, err := s.dial(t, "mallory", gossh.PublicKeys(newKey(t))); err == nil {
+		t.Fatal("unknown key got in")
+	}
+	if c, err := s.dial(t, "alice"); err == nil {
+		c.Close()
+		t.Fatal("two failed connections did not reach the limit of 2")
+	}
+}
+
 func noAnswers(string, string, []string, []bool) ([]string, error) { return nil, nil }
 
 func TestFailureLimiterWindow(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	f := newFailureLimiter(2, time.Minute)
 	f.now = func() time.Time { return now }
-	f.record("a")
+	f.record("a", "c1")
+	f.record("a", "c1") // the same connection offering another key
+	if !f.allowed("a") {
+		t.Fatal("one connection counted twice")
+	}
 	now = now.Add(30 * time.Second)
-	f.record("a")
+	f.record("a", "c2")
 	if f.allowed("a") || !f.allowed("b") {
 		t.Fatal("2 failures in a minute must block a, not b")
 	}

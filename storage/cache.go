@@ -3,11 +3,15 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pennyllm/penny/core/cache"
@@ -16,71 +20,129 @@ import (
 )
 
 // CacheStore keeps semantic-cache entries in SQLite. It implements
-// cache.Store.
+// cache.Store and cache.BatchLoader.
 type CacheStore struct {
 	db *DB
+	// loadReaders and loadMinRangeIDs are the package constants of the
+	// same names; tests lower them to read tiny tables in parallel.
+	loadReaders     int
+	loadMinRangeIDs int64
 }
 
-var _ cache.Store = (*CacheStore)(nil)
+var (
+	_ cache.Store       = (*CacheStore)(nil)
+	_ cache.BatchLoader = (*CacheStore)(nil)
+)
 
 // NewCacheStore returns the cache store of db.
-func NewCacheStore(db *DB) *CacheStore { return &CacheStore{db: db} }
+func NewCacheStore(db *DB) *CacheStore {
+	return &CacheStore{db: db, loadReaders: loadReaders, loadMinRangeIDs: loadMinRangeIDs}
+}
 
 const entryColumns = `e.id, e.key, e.scope_id, e.prompt, e.embedder, e.dim, e.vector, e.created_at, e.last_used,
 	e.hits, e.pinned, e.meta_model, e.prompt_tokens, e.completion_tokens, e.cost_nanos`
 
 const scopeColumns = `id, model, system, temperature, max_tokens, tools, format, tenant, source`
 
-// entryRow holds the scan destinations of one entry row; Load reuses one
-// for every row (a fresh destination slice per row was 24 MB of garbage
-// per 100,000 entries).
-type entryRow struct {
-	e                 cache.Entry
-	scopeID           int64
-	blob              sql.RawBytes
-	created, lastUsed int64
-	pinned            int
-	cost              int64
-	dest              []any
-	quantized         bool // hand vectors over as Codes/Scale (Load), not Vector
+// entryDecoder turns a row of entryColumns, as the driver returns it, into
+// an Entry. Vector codes are carved from a shared slab (one allocation per
+// loadBatchRows vectors instead of one per entry), and runs of the same
+// embedder or model name share one string, so the loaded cache holds one
+// copy instead of 100,000.
+type entryDecoder struct {
+	scopes          map[int64]cache.Scope
+	slab            []int8
+	embedder, model string
 }
 
-func newEntryRow(extra ...any) *entryRow {
-	r := &entryRow{}
-	r.dest = append([]any{&r.e.ID, &r.e.Key, &r.scopeID, &r.e.Prompt, &r.e.Embedder, &r.e.Dim, &r.blob,
-		&r.created, &r.lastUsed, &r.e.Hits, &r.pinned, &r.e.Meta.Model, &r.e.Meta.PromptTokens,
-		&r.e.Meta.CompletionTokens, &r.cost}, extra...)
-	return r
+// columns reads driver values by position, keeping the first type error.
+type columns struct {
+	v   []driver.Value
+	err error
 }
 
-// scan reads one row of entryColumns (plus the extra destinations given to
-// newEntryRow). The vector is scanned as sql.RawBytes and decoded in place.
-func (r *entryRow) scan(rows *sql.Rows, scopes map[int64]cache.Scope) (cache.Entry, error) {
-	r.e = cache.Entry{}
-	if err := rows.Scan(r.dest...); err != nil {
-		return cache.Entry{}, err
-	}
-	e := r.e
-	created, lastUsed, pinned, cost := r.created, r.lastUsed, r.pinned, r.cost
-	sc, ok := scopes[r.scopeID]
+func (c *columns) int(i int) int64 {
+	x, ok := c.v[i].(int64)
 	if !ok {
-		return e, fmt.Errorf("entry %d: scope %d missing", e.ID, r.scopeID)
+		c.fail(i, "integer")
+	}
+	return x
+}
+
+func (c *columns) text(i int) string {
+	x, ok := c.v[i].(string)
+	if !ok {
+		c.fail(i, "text")
+	}
+	return x
+}
+
+// blob accepts NULL (no vector) as nil.
+func (c *columns) blob(i int) []byte {
+	x, ok := c.v[i].([]byte)
+	if !ok && c.v[i] != nil {
+		c.fail(i, "blob")
+	}
+	return x
+}
+
+func (c *columns) fail(i int, want string) {
+	if c.err == nil {
+		c.err = fmt.Errorf("column %d is %T, want %s", i, c.v[i], want)
+	}
+}
+
+// intern returns the previous string when s equals it.
+func intern(last *string, s string) string {
+	if s == *last {
+		return *last
+	}
+	*last = s
+	return s
+}
+
+// decode fills e from one row of entryColumns. quantized hands the vector
+// over as Codes and Scale (as the cache indexes it), otherwise as Vector.
+func (d *entryDecoder) decode(v []driver.Value, e *cache.Entry, quantized bool) error {
+	c := columns{v: v}
+	*e = cache.Entry{
+		ID: c.int(0), Key: c.text(1), Prompt: c.text(3), Embedder: intern(&d.embedder, c.text(4)), Dim: int(c.int(5)),
+		CreatedAt: time.Unix(0, c.int(7)).UTC(), LastUsed: time.Unix(0, c.int(8)).UTC(),
+		Hits: c.int(9), Pinned: c.int(10) != 0,
+		Meta: cache.Meta{Model: intern(&d.model, c.text(11)), PromptTokens: int(c.int(12)),
+			CompletionTokens: int(c.int(13)), Cost: money.Nanos(c.int(14))},
+	}
+	scopeID, blob := c.int(2), c.blob(6)
+	if c.err != nil {
+		return fmt.Errorf("entry %d: %w", e.ID, c.err)
+	}
+	sc, ok := d.scopes[scopeID]
+	if !ok {
+		return fmt.Errorf("entry %d: scope %d missing", e.ID, scopeID)
 	}
 	e.Scope = sc
-	var err error
-	e.CreatedAt = time.Unix(0, created).UTC()
-	e.LastUsed = time.Unix(0, lastUsed).UTC()
-	e.Pinned = pinned != 0
-	e.Meta.Cost = money.Nanos(cost)
-	if r.quantized {
-		e.Codes, e.Scale, err = decodeCodes(r.blob, e.Dim)
+	if len(blob) == 0 && e.Dim == 0 {
+		return nil // not embedded
+	}
+	if len(blob) != 4+e.Dim {
+		return fmt.Errorf("entry %d: vector blob has %d bytes, want 4+%d", e.ID, len(blob), e.Dim)
+	}
+	if len(d.slab)+e.Dim > cap(d.slab) {
+		d.slab = make([]int8, 0, max(loadBatchRows*e.Dim, e.Dim))
+	}
+	n := len(d.slab)
+	codes := d.slab[n : n+e.Dim : n+e.Dim]
+	d.slab = d.slab[:n+e.Dim]
+	for i := range codes {
+		codes[i] = int8(blob[4+i])
+	}
+	scale := math.Float32frombits(binary.LittleEndian.Uint32(blob))
+	if quantized {
+		e.Codes, e.Scale = codes, scale
 	} else {
-		e.Vector, err = decodeVector(r.blob, e.Dim)
+		e.Vector = vindex.Dequantize(codes, scale)
 	}
-	if err != nil {
-		return e, fmt.Errorf("entry %d: %w", e.ID, err)
-	}
-	return e, nil
+	return nil
 }
 
 func (s *CacheStore) loadScopes(ctx context.Context, where string, args ...any) (map[int64]cache.Scope, error) {
@@ -101,30 +163,197 @@ func (s *CacheStore) loadScopes(ctx context.Context, where string, args ...any) 
 	return out, rows.Err()
 }
 
-// Load calls fn for every entry (without response text). Scopes are read
-// first (they are few) so entry rows carry only an id.
+// Start-up reading. The scan is CPU-bound — modernc's SQLite is Go, and
+// every column of every row is a driver call — so Load splits the id range
+// over loadReaders connections that read side by side (WAL lets readers run
+// concurrently), decodes rows straight from the driver (database/sql's Scan
+// converted each column by reflection: a sixth of the scan), and hands rows
+// over in batches.
+const (
+	// loadReaders is how many connections read at once. Two: penny's
+	// target is a laptop or a small VM, and the cache's indexer needs a core
+	// of its own while the rows arrive.
+	loadReaders = 2
+	// loadRangesPerReader splits the id range finer than one range per
+	// reader: ranges go to whichever reader is free, so ids that are dense
+	// in one part of the range (old entries evicted, recent ones kept)
+	// still spread over the readers.
+	loadRangesPerReader = 8
+	// loadMinRangeIDs is the smallest id range worth its own query; a
+	// small table is read by one reader in one query.
+	loadMinRangeIDs = 4096
+	// loadBatchRows is how many entries a reader hands over at a time.
+	loadBatchRows = 256
+)
+
+const loadQuery = `SELECT ` + entryColumns + ` FROM cache_entries e WHERE e.id >= ? AND e.id <= ?`
+
+// Load calls fn for every entry (without response text), from one
+// goroutine at a time, in no particular order.
 func (s *CacheStore) Load(ctx context.Context, fn func(cache.Entry) error) error {
+	return s.LoadBatches(ctx, func(batch []cache.Entry) error {
+		for _, e := range batch {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// LoadBatches implements cache.BatchLoader: it calls fn with batches of
+// entries (without response text), from one goroutine at a time, while
+// the next batches are being read. fn may keep the batch.
+func (s *CacheStore) LoadBatches(ctx context.Context, fn func([]cache.Entry) error) error {
 	scopes, err := s.loadScopes(ctx, "")
 	if err != nil {
 		return wrapErr("load cache scopes", err)
 	}
-	rows, err := s.db.sql.QueryContext(ctx, `SELECT `+entryColumns+` FROM cache_entries e`)
-	if err != nil {
+	var lo, hi sql.NullInt64
+	if err := s.db.sql.QueryRowContext(ctx, `SELECT MIN(id), MAX(id) FROM cache_entries`).Scan(&lo, &hi); err != nil {
 		return wrapErr("load cache entries", err)
 	}
-	defer rows.Close()
-	row := newEntryRow()
-	row.quantized = true // the cache indexes codes as stored
-	for rows.Next() {
-		e, err := row.scan(rows, scopes)
-		if err != nil {
-			return wrapErr("load cache entries", err)
+	if !lo.Valid {
+		return nil // empty
+	}
+	ranges := splitIDRange(lo.Int64, hi.Int64, s.loadReaders*loadRangesPerReader, s.loadMinRangeIDs)
+	readers := min(s.loadReaders, len(ranges))
+
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var next atomic.Int64 // index of the next range to read
+	batches := make(chan []cache.Entry, 2*readers)
+	errs := make([]error, readers)
+	var wg sync.WaitGroup
+	for i := range readers {
+		wg.Go(func() {
+			if errs[i] = s.readRanges(rctx, scopes, ranges, &next, batches); errs[i] != nil {
+				cancel() // the other readers stop too
+			}
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(batches)
+	}()
+	var fnErr error
+	for b := range batches {
+		if fnErr != nil {
+			continue // drain: readers stop at their next batch
 		}
-		if err := fn(e); err != nil {
-			return err
+		if fnErr = fn(b); fnErr != nil {
+			cancel()
 		}
 	}
-	return wrapErr("load cache entries", rows.Err())
+	switch {
+	case fnErr != nil:
+		return fnErr
+	case ctx.Err() != nil:
+		return wrapErr("load cache entries", ctx.Err())
+	}
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return wrapErr("load cache entries", err)
+		}
+	}
+	return wrapErr("load cache entries", errors.Join(errs...))
+}
+
+// splitIDRange cuts [lo, hi] into at most n contiguous ranges of at least
+// minIDs ids each (always at least one range).
+func splitIDRange(lo, hi int64, n int, minIDs int64) [][2]int64 {
+	span := uint64(hi-lo) + 1 // ids are positive, so this cannot overflow
+	n = int(min(uint64(n), max(1, span/uint64(max(1, minIDs)))))
+	out := make([][2]int64, 0, n)
+	start := lo
+	for i := range n {
+		end := hi
+		if i < n-1 {
+			end = lo + int64(span*uint64(i+1)/uint64(n)) - 1
+		}
+		out = append(out, [2]int64{start, end})
+		start = end + 1
+	}
+	return out
+}
+
+// readRanges reads id ranges, taking the next unread one from next, on a
+// connection of its own until every range is taken.
+func (s *CacheStore) readRanges(ctx context.Context, scopes map[int64]cache.Scope, ranges [][2]int64, next *atomic.Int64, out chan<- []cache.Entry) error {
+	conn, err := s.db.sql.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		prep, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return fmt.Errorf("sqlite driver connection %T cannot prepare with a context", dc)
+		}
+		st, err := prep.PrepareContext(ctx, loadQuery)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		q, ok := st.(driver.StmtQueryContext)
+		if !ok {
+			return fmt.Errorf("sqlite driver statement %T cannot query with a context", st)
+		}
+		d := entryDecoder{scopes: scopes}
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= len(ranges) {
+				return nil
+			}
+			if err := d.readRange(ctx, q, ranges[i], out); err != nil {
+				return fmt.Errorf("ids %d..%d: %w", ranges[i][0], ranges[i][1], err)
+			}
+		}
+	})
+}
+
+// readRange sends the entries with ids in r to out in batches.
+func (d *entryDecoder) readRange(ctx context.Context, q driver.StmtQueryContext, r [2]int64, out chan<- []cache.Entry) error {
+	rows, err := q.QueryContext(ctx, []driver.NamedValue{{Ordinal: 1, Value: r[0]}, {Ordinal: 2, Value: r[1]}})
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	vals := make([]driver.Value, len(rows.Columns()))
+	batch := make([]cache.Entry, 0, loadBatchRows)
+	send := func() error {
+		// The driver does not watch ctx once a query runs: check it per batch.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		select {
+		case out <- batch:
+			batch = make([]cache.Entry, 0, loadBatchRows)
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for {
+		if err := rows.Next(vals); err == io.EOF {
+			break
+		} else if err != nil {
+			return err
+		}
+		batch = append(batch, cache.Entry{})
+		if err := d.decode(vals, &batch[len(batch)-1], true); err != nil {
+			return err
+		}
+		if len(batch) == loadBatchRows {
+			if err := send(); err != nil {
+				return err
+			}
+		}
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	return send()
 }
 
 // Get finds an entry by exact key, with its response.
@@ -136,7 +365,6 @@ func (s *CacheStore) Get(ctx context.Context, key string) (cache.Entry, string, 
 	if len(scopes) == 0 {
 		return cache.Entry{}, "", false, nil
 	}
-	// sql.RawBytes needs Rows (not Row), hence Query for a single row.
 	rows, err := s.db.sql.QueryContext(ctx, `SELECT `+entryColumns+`, e.response FROM cache_entries e WHERE e.key = ?`, key)
 	if err != nil {
 		return cache.Entry{}, "", false, wrapErr("get cache entry", err)
@@ -145,10 +373,24 @@ func (s *CacheStore) Get(ctx context.Context, key string) (cache.Entry, string, 
 	if !rows.Next() { // deleted between the two reads
 		return cache.Entry{}, "", false, wrapErr("get cache entry", rows.Err())
 	}
-	var resp string
-	e, err := newEntryRow(&resp).scan(rows, scopes)
-	if err != nil {
+	// Scanning into *any keeps the driver's values, so Get decodes rows
+	// exactly as Load does.
+	vals := make([]driver.Value, 16)
+	dest := make([]any, len(vals))
+	for i := range vals {
+		dest[i] = &vals[i]
+	}
+	if err := rows.Scan(dest...); err != nil {
 		return cache.Entry{}, "", false, wrapErr("get cache entry", err)
+	}
+	var e cache.Entry
+	d := entryDecoder{scopes: scopes}
+	if err := d.decode(vals[:15], &e, false); err != nil {
+		return cache.Entry{}, "", false, wrapErr("get cache entry", err)
+	}
+	resp, ok := vals[15].(string)
+	if !ok {
+		return cache.Entry{}, "", false, fmt.Errorf("get cache entry %d: response is %T, want text", e.ID, vals[15])
 	}
 	return e, resp, true, nil
 }
@@ -350,26 +592,4 @@ func encodeVector(v []float32) []byte {
 		b[4+i] = byte(c)
 	}
 	return b
-}
-
-func decodeVector(b []byte, dim int) ([]float32, error) {
-	codes, scale, err := decodeCodes(b, dim)
-	if err != nil || codes == nil {
-		return nil, err
-	}
-	return vindex.Dequantize(codes, scale), nil
-}
-
-func decodeCodes(b []byte, dim int) ([]int8, float32, error) {
-	if len(b) == 0 && dim == 0 {
-		return nil, 0, nil
-	}
-	if len(b) != 4+dim {
-		return nil, 0, fmt.Errorf("vector blob has %d bytes, want 4+%d", len(b), dim)
-	}
-	codes := make([]int8, dim)
-	for i := range codes {
-		codes[i] = int8(b[4+i])
-	}
-	return codes, math.Float32frombits(binary.LittleEndian.Uint32(b)), nil
 }

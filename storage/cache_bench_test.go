@@ -31,19 +31,33 @@ func seeded100k(b *testing.B) *storage.DB {
 	return db
 }
 
+// serialStore is the cache store as it was read before the parallel
+// reader: one database/sql scan, entries handed over one by one (it hides
+// CacheStore's BatchLoader). It is the "before" of these benchmarks.
+type serialStore struct{ *storage.CacheStore }
+
+func (s serialStore) Load(ctx context.Context, fn func(cache.Entry) error) error {
+	return storage.LoadSerialReference(ctx, s.CacheStore, fn)
+}
+
 // BenchmarkCacheLoad100k measures start-up: reading 100,000 entries
 // (100-d vectors) from a temp-dir SQLite file into a cache until semantic
 // lookups work (exact scan; the HNSW graph then builds in the background).
+// "serial" is the reader before the parallel one, for a ratio in one run.
 func BenchmarkCacheLoad100k(b *testing.B) {
-	ctx := context.Background()
 	db := seeded100k(b)
+	b.Run("serial", func(b *testing.B) { benchCacheLoad(b, serialStore{storage.NewCacheStore(db)}) })
+	b.Run("parallel", func(b *testing.B) { benchCacheLoad(b, storage.NewCacheStore(db)) })
+}
+
+func benchCacheLoad(b *testing.B, store cache.Store) {
+	ctx := context.Background()
 	cfg := cache.DefaultConfig()
 	cfg.MaxEntries = 200_000
-	b.ResetTimer()
 	var cpu time.Duration
-	for range b.N {
+	for b.Loop() {
 		cpu0 := storagetest.ProcessCPU()
-		c, err := cache.New(cfg, storage.NewCacheStore(db), benchEmbedder, storagetest.CosineJudge{}, time.Now)
+		c, err := cache.New(cfg, store, benchEmbedder, storagetest.CosineJudge{}, time.Now)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -64,15 +78,23 @@ func BenchmarkCacheLoad100k(b *testing.B) {
 }
 
 // BenchmarkCacheStoreScan100k is the SQLite share of start-up: reading
-// 100,000 entries without indexing them.
+// 100,000 entries without indexing them, the way before the parallel
+// reader ("serial"), and with one and two reading connections.
 func BenchmarkCacheStoreScan100k(b *testing.B) {
-	ctx := context.Background()
-	s := storage.NewCacheStore(seeded100k(b))
-	b.ResetTimer()
-	for range b.N {
-		n := 0
-		if err := s.Load(ctx, func(cache.Entry) error { n++; return nil }); err != nil || n != 100_000 {
-			b.Fatal(n, err)
+	db := seeded100k(b)
+	count := func(b *testing.B, load func(context.Context, func(cache.Entry) error) error) {
+		var cpu time.Duration
+		for b.Loop() {
+			cpu0 := storagetest.ProcessCPU()
+			n := 0
+			if err := load(context.Background(), func(cache.Entry) error { n++; return nil }); err != nil || n != 100_000 {
+				b.Fatal(n, err)
+			}
+			cpu += storagetest.ProcessCPU() - cpu0
 		}
+		b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
 	}
+	b.Run("serial", func(b *testing.B) { count(b, serialStore{storage.NewCacheStore(db)}.Load) })
+	b.Run("readers=1", func(b *testing.B) { count(b, storage.NewCacheStoreReaders(db, 1, 4096).Load) })
+	b.Run("readers=2", func(b *testing.B) { count(b, storage.NewCacheStore(db).Load) })
 }

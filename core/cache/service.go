@@ -137,50 +137,67 @@ func (c *Cache) reset() {
 func (c *Cache) Config() Config { return c.cfg }
 
 // Start loads the entries in the background and returns at once. Exact
-// lookups work meanwhile; Ready reports when semantic ones do.
+// lookups work meanwhile; Ready reports when semantic ones do. Close, or
+// the end of ctx, stops the load; after a failed load (a cancelled one
+// included) Start or Load tries again.
 func (c *Cache) Start(ctx context.Context) {
 	c.mu.Lock()
-	if c.started {
+	if !c.beginLoadLocked() {
 		c.mu.Unlock()
 		return
 	}
-	c.started = true
 	c.mu.Unlock()
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-c.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
 		_ = c.load(ctx)
 	}()
 }
 
 // Load loads the entries and returns when they are in memory (the HNSW
-// graphs may still be building; lookups scan exactly meanwhile).
+// graphs may still be building; lookups scan exactly meanwhile). If a load
+// is already running it waits for it; after a failed one it tries again.
+// A load stopped by ctx returns ctx's error and leaves the cache as before
+// the load: exact lookups work (from the store), and Load may be retried.
 func (c *Cache) Load(ctx context.Context) error {
 	c.mu.Lock()
-	if c.started {
+	if !c.beginLoadLocked() {
 		c.mu.Unlock()
 		return c.WaitLoaded(ctx)
 	}
-	c.started = true
 	c.mu.Unlock()
 	return c.load(ctx)
 }
 
-// WaitLoaded blocks until the entries are loaded and returns the load error.
+// WaitLoaded blocks until the entries are loaded and returns the load
+// error (of the last attempt, if it failed).
 func (c *Cache) WaitLoaded(ctx context.Context) error {
-	c.mu.RLock()
-	started := c.started
-	c.mu.RUnlock()
-	if !started {
-		return ErrNotStarted
-	}
-	select {
-	case <-c.loadDone:
+	for {
 		c.mu.RLock()
-		defer c.mu.RUnlock()
-		return c.loadErr
-	case <-ctx.Done():
-		return ctx.Err()
+		started, loaded, err, done := c.started, c.loaded, c.loadErr, c.loadDone
+		c.mu.RUnlock()
+		switch {
+		case !started:
+			return ErrNotStarted
+		case loaded:
+			return nil
+		case err != nil: // the last attempt failed and no other runs
+			return err
+		}
+		select {
+		case <-done: // this attempt ended; a retry may have begun since
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 
@@ -199,35 +216,13 @@ func (c *Cache) Close() error {
 	return nil
 }
 
-// load reads every entry into a fresh state off-lock, then swaps it in.
-// Reading rows and indexing them run on two goroutines (rows are handed
-// over in batches), which halves start-up on a 2-core machine.
+// load reads every entry into a fresh state off-lock, then swaps it in;
+// a failed load leaves the cache as it was. Reading rows and indexing them
+// overlap (see readStore).
 func (c *Cache) load(ctx context.Context) error {
 	fresh := &Cache{cfg: c.cfg, emb: c.emb, now: c.now}
 	fresh.reset()
-	var loaded []*entry
-	batches := make(chan []Entry, 4)
-	var err error
-	go func() {
-		defer close(batches)
-		batch := make([]Entry, 0, loadBatch)
-		err = c.store.Load(ctx, func(e Entry) error {
-			batch = append(batch, e)
-			if len(batch) == loadBatch {
-				batches <- batch
-				batch = make([]Entry, 0, loadBatch)
-			}
-			return nil
-		})
-		if len(batch) > 0 {
-			batches <- batch
-		}
-	}()
-	for batch := range batches {
-		for _, e := range batch {
-			loaded = append(loaded, fresh.add(e))
-		}
-	}
+	loaded, err := fresh.readStore(ctx, c.store)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	defer close(c.loadDone)
@@ -448,6 +443,33 @@ func (c *Cache) bypass(r Request) (Result, bool) {
 // answer. It changes nothing (no hit count, no recency): the planner calls
 // it on every keystroke. On a hit Response holds the cached text.
 func (c *Cache) Lookup(ctx context.Context, req Request) (Result, error) {
+	return c.lookup(ctx, req, true)
+}
+
+// LookupOutcome is Lookup for callers that need the outcome only, such as
+// a replay, which reports hit rates and savings but shows no explanation.
+// Outcome, EntryID, Similarity, Response, TTLLeft, Threshold, Scale,
+// Embedder and Index are exactly Lookup's. What it skips is the part of a
+// miss's explanation that looks beyond the request's own scope: other
+// scopes are not searched, so a miss that Lookup would explain as
+// scope_mismatch is given the reason found in its own scope (or empty),
+// and Neighbors is empty. Other scopes can never serve a request, so the
+// outcome cannot differ (TestLookupOutcomeMatchesLookup checks it).
+func (c *Cache) LookupOutcome(ctx context.Context, req Request) (Result, error) {
+	return c.lookup(ctx, req, false)
+}
+
+// OutcomeOnly adapts a Cache so that its Lookup is LookupOutcome: a
+// planner given it plans exactly as with the Cache (same outcome, entry and
+// costs) without the cross-scope explanation of misses. Replays use it.
+type OutcomeOnly struct{ *Cache }
+
+// Lookup is LookupOutcome.
+func (o OutcomeOnly) Lookup(ctx context.Context, req Request) (Result, error) {
+	return o.LookupOutcome(ctx, req)
+}
+
+func (c *Cache) lookup(ctx context.Context, req Request, explain bool) (Result, error) {
 	res, done := c.bypass(req)
 	if done {
 		return res, nil
@@ -486,7 +508,7 @@ func (c *Cache) Lookup(ctx context.Context, req Request) (Result, error) {
 	q := Text{Prompt: req.Prompt, Vector: vecs[0]}
 
 	c.mu.RLock()
-	res = c.semantic(req, q, res, now, expiredExact)
+	res = c.semantic(req, q, res, now, expiredExact, explain)
 	c.mu.RUnlock()
 	if res.Outcome == SemanticHit {
 		return c.withResponse(ctx, res)
@@ -543,8 +565,9 @@ type scored struct {
 	cross   bool // from another scope
 }
 
-// semantic runs the semantic lookup under the read lock.
-func (c *Cache) semantic(req Request, q Text, res Result, now time.Time, expiredExact string) Result {
+// semantic runs the semantic lookup under the read lock. Without explain,
+// a miss neither searches other scopes nor lists neighbours.
+func (c *Cache) semantic(req Request, q Text, res Result, now time.Time, expiredExact string, explain bool) Result {
 	res.Embedder = c.emb.ID()
 	fp := Fingerprint(req.Scope)
 	sc := c.scopes[fp]
@@ -573,16 +596,21 @@ func (c *Cache) semantic(req Request, q Text, res Result, now time.Time, expired
 		res.Outcome, res.EntryID, res.Similarity = SemanticHit, hit.e.id, hit.j.Score
 		res.TTLLeft = c.ttlLeft(hit.e, now)
 		res.Detail = fmt.Sprintf("similar prompt (%.3f %s ≥ threshold %.3f)", hit.j.Score, res.Scale, thr)
-		res.Neighbors = c.neighbors(req, in, hit, thr, now, res.Scale)
+		if explain {
+			res.Neighbors = c.neighbors(req, in, hit, thr, now, res.Scale)
+		}
 		return res
 	}
 
 	// A miss: look for what would have hit under another scope, to explain.
-	cross := c.crossScope(req, q, fp, now, thr)
-	all := append(append([]scored(nil), in...), cross...)
-	sort.SliceStable(all, func(i, j int) bool { return all[i].j.Score > all[j].j.Score })
+	var cross []scored
 	res.Outcome = Miss
-	res.Neighbors = c.neighbors(req, all, nil, thr, now, res.Scale)
+	if explain {
+		cross = c.crossScope(req, q, fp, now, thr)
+		all := append(append([]scored(nil), in...), cross...)
+		sort.SliceStable(all, func(i, j int) bool { return all[i].j.Score > all[j].j.Score })
+		res.Neighbors = c.neighbors(req, all, nil, thr, now, res.Scale)
+	}
 	if len(in) > 0 {
 		res.Similarity = in[0].j.Score
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -526,5 +527,89 @@ func TestServeHitTrustsALivePlan(t *testing.T) {
 	got, err = c.ServeHit(ctx, req, planned)
 	if err != nil || got.Outcome != Miss || got.Reason != ReasonExpired {
 		t.Fatalf("after expiry: %+v, %v", got, err)
+	}
+}
+
+// TestLookupOutcomeMatchesLookup: over random prompts in several scopes,
+// interleaved with fills, the outcome-only lookup gives Lookup's outcome,
+// entry, similarity and (outside the cross-scope explanation) reason, with
+// the cosine judge and with the calibrated one, in scan and in HNSW mode.
+func TestLookupOutcomeMatchesLookup(t *testing.T) {
+	calibrated, err := NewJudge(JudgeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	words := strings.Fields("how do I reset my password cancel plan pro plus price of the monthly enable disable sync on iphone android error code not working why")
+	for _, tc := range []struct {
+		name       string
+		judge      Judge
+		thr        float64
+		switchOver int
+	}{{"cosine-scan", cosJudge{}, 0.8, 10_000}, {"calibrated-scan", calibrated, 0.5, 10_000}, {"calibrated-hnsw", calibrated, 0.5, 40}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Threshold, cfg.IndexSwitchOver, cfg.MaxEntries = tc.thr, tc.switchOver, 300
+			c, err := New(cfg, NewMemoryStore(), &bowEmbedder{id: "bow-v1", dim: 64}, tc.judge, newClock().Now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ctx := context.Background()
+			if err := c.Load(ctx); err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(3, 4))
+			scopes := []Scope{scope("a"), scope("b"), {Model: "a", System: "be brief"}}
+			hits := 0
+			var past []string
+			for i := 0; i < 1500; i++ {
+				n := 3 + rng.IntN(5)
+				ws := make([]string, n)
+				for k := range ws {
+					ws[k] = words[rng.IntN(len(words))]
+				}
+				if rng.IntN(4) == 0 {
+					ws = append(ws, fmt.Sprint(rng.IntN(5)))
+				}
+				prompt := strings.Join(ws, " ")
+				if len(past) > 0 && rng.IntN(3) == 0 {
+					// A repeat, exact or with a word added.
+					prompt = past[rng.IntN(len(past))]
+					if rng.IntN(2) == 0 {
+						prompt += " " + words[rng.IntN(len(words))]
+					}
+				}
+				past = append(past, prompt)
+				req := Request{Prompt: prompt, Scope: scopes[rng.IntN(len(scopes))]}
+				full, err := c.Lookup(ctx, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fast, err := c.LookupOutcome(ctx, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fast.Outcome != full.Outcome || fast.EntryID != full.EntryID || fast.Similarity != full.Similarity ||
+					fast.Response != full.Response || fast.Index != full.Index {
+					t.Fatalf("%q: outcome-only %+v, full %+v", req.Prompt, fast, full)
+				}
+				if full.Reason != ReasonScopeMismatch && fast.Reason != full.Reason {
+					t.Fatalf("%q: reason %q, full lookup %q", req.Prompt, fast.Reason, full.Reason)
+				}
+				if len(fast.Neighbors) != 0 {
+					t.Fatalf("%q: outcome-only lookup listed %d neighbours", req.Prompt, len(fast.Neighbors))
+				}
+				if full.Outcome == Miss {
+					if _, err := c.Put(ctx, req, "answer", Meta{}); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					hits++
+				}
+			}
+			if hits < 100 {
+				t.Fatalf("only %d hits: the test does not exercise the hit path", hits)
+			}
+		})
 	}
 }

@@ -25,22 +25,32 @@ const ledgerColumns = `id, at_unix_ns, user_name, tag, baseline_model, model, re
 	baseline_nanos, reserved_nanos, latency_ms, simulated, status, error,
 	saved_cache_nanos, saved_routing_nanos, saved_compression_nanos, saved_discount_nanos`
 
-// Append stores r (its ID is ignored) and returns the new row's id.
-func (s *LedgerStore) Append(ctx context.Context, r ledger.Record) (int64, error) {
+var ledgerInsert = `INSERT INTO ledger (` + strings.TrimPrefix(ledgerColumns, "id, ") + `)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+
+// insertArgs checks r and returns the values of ledgerInsert.
+func insertArgs(r ledger.Record) ([]any, error) {
 	if r.Time.IsZero() {
-		return 0, fmt.Errorf("ledger append: record has no time")
+		return nil, fmt.Errorf("record has no time")
 	}
 	if r.Status == "" {
 		r.Status = ledger.StatusOK
 	}
-	res, err := s.db.sql.ExecContext(ctx, `INSERT INTO ledger (`+strings.TrimPrefix(ledgerColumns, "id, ")+`)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		r.Time.UnixNano(), r.User, r.Tag, r.BaselineModel, r.Model, r.ResponseModel, r.Provider, r.Tier,
+	return []any{r.Time.UnixNano(), r.User, r.Tag, r.BaselineModel, r.Model, r.ResponseModel, r.Provider, r.Tier,
 		r.CacheOutcome, r.CacheEntryID, r.Scope, r.ProjectedPromptTokens, r.ProjectedCompletionTokens,
 		r.PromptTokens, r.CompletionTokens, r.CachedPromptTokens, r.UsageKnown, int64(r.ProjectedNanos),
 		int64(r.ActualNanos), int64(r.BaselineNanos), int64(r.ReservedNanos), r.LatencyMS, r.Simulated,
 		string(r.Status), r.Error,
-		int64(r.Saved.Cache), int64(r.Saved.Routing), int64(r.Saved.Compression), int64(r.Saved.Discount))
+		int64(r.Saved.Cache), int64(r.Saved.Routing), int64(r.Saved.Compression), int64(r.Saved.Discount)}, nil
+}
+
+// Append stores r (its ID is ignored) and returns the new row's id.
+func (s *LedgerStore) Append(ctx context.Context, r ledger.Record) (int64, error) {
+	args, err := insertArgs(r)
+	if err != nil {
+		return 0, fmt.Errorf("ledger append: %w", err)
+	}
+	res, err := s.db.sql.ExecContext(ctx, ledgerInsert, args...)
 	if err != nil {
 		return 0, wrapErr("ledger append", err)
 	}
@@ -49,6 +59,34 @@ func (s *LedgerStore) Append(ctx context.Context, r ledger.Record) (int64, error
 		return 0, wrapErr("ledger append: read id", err)
 	}
 	return id, nil
+}
+
+// AppendBatch implements ledger.BatchStore: the records (IDs ignored) in
+// one transaction with one prepared statement, all or none — a replay
+// writes thousands of rows a second this way instead of one transaction
+// (and one fsync-less WAL commit) per row.
+func (s *LedgerStore) AppendBatch(ctx context.Context, rs []ledger.Record) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	err := s.db.tx(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, ledgerInsert)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for i, r := range rs {
+			args, err := insertArgs(r)
+			if err != nil {
+				return fmt.Errorf("record %d: %w", i, err)
+			}
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("record %d: %w", i, err)
+			}
+		}
+		return nil
+	})
+	return wrapErr(fmt.Sprintf("ledger append %d records", len(rs)), err)
 }
 
 // Update replaces the record with r.ID: a pending call's outcome.

@@ -104,3 +104,42 @@ func TestLedgerReportFromStore(t *testing.T) {
 		t.Fatalf("report from store: %+v", rep.Totals)
 	}
 }
+
+// AppendBatch writes the records in order, as Append would, and all or
+// none: a bad record leaves nothing behind.
+func TestLedgerAppendBatch(t *testing.T) {
+	ctx := context.Background()
+	s := NewLedgerStore(tempDB(t))
+	var _ ledger.BatchStore = s
+	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	var want []ledger.Record
+	for i := 0; i < 300; i++ {
+		want = append(want, ledger.Record{Time: t0.Add(time.Duration(i) * time.Millisecond), User: "replay-user", Tag: "replay",
+			Model: "gpt-4o-mini", CacheOutcome: "miss", PromptTokens: int64(i), ActualNanos: 10, Simulated: true,
+			Status: ledger.StatusOK, Saved: ledger.Saved{Routing: 3}})
+	}
+	if err := s.AppendBatch(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	var got []ledger.Record
+	if err := s.Scan(ctx, ledger.Filter{}, func(r ledger.Record) error { got = append(got, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d rows, want %d", len(got), len(want))
+	}
+	for i := range got {
+		want[i].ID = got[i].ID
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Fatalf("row %d:\n got %+v\nwant %+v", i, got[i], want[i])
+		}
+	}
+	bad := []ledger.Record{{Time: t0.Add(time.Hour), Tag: "x"}, {Tag: "no time"}}
+	if err := s.AppendBatch(ctx, bad); err == nil {
+		t.Fatal("a batch with a record without time was accepted")
+	}
+	n := 0
+	if err := s.Scan(ctx, ledger.Filter{Tag: "x"}, func(ledger.Record) error { n++; return nil }); err != nil || n != 0 {
+		t.Fatalf("a failed batch left %d rows (err %v)", n, err)
+	}
+}

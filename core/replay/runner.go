@@ -274,6 +274,12 @@ func (r *Runner) Run(ctx context.Context, t *Traffic) (Report, error) {
 			report()
 		}
 	}
+	if f, ok := r.exec.(Flusher); ok {
+		// Detached: a cancelled replay still records what it did.
+		if err := f.Flush(context.WithoutCancel(ctx)); err != nil {
+			runErr = errors.Join(runErr, fmt.Errorf("replay: %w", err))
+		}
+	}
 	elapsed := r.cfg.Now().Sub(start)
 	report()
 	rpd := r.cfg.RequestsPerDay

@@ -410,3 +410,46 @@ func TestSendExecutor(t *testing.T) {
 		t.Errorf("not recorded: %v", err)
 	}
 }
+
+// flushLog records Flush calls and the context they got.
+type flushLog struct {
+	calls     int
+	cancelled bool
+	err       error
+}
+
+func (f *flushLog) Flush(ctx context.Context) error {
+	f.calls++
+	f.cancelled = ctx.Err() != nil
+	return f.err
+}
+
+// Run flushes a buffering executor once at the end, with a live context
+// even when the replay was cancelled, and a failed flush fails the run.
+func TestRunFlushesTheLedgerAtTheEnd(t *testing.T) {
+	f := newFixture(t)
+	fl := &flushLog{}
+	e := SendExecutor{Sender: &fakeSend{out: send.Outcome{Cache: send.CacheInfo{Outcome: cache.Miss}}}, Ledger: fl}
+	r, err := NewRunner(f.planner, e, Config{Baseline: "gpt-4o", Catalog: f.cat, Tokens: f.reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := traffic(Request{Prompt: "one"}, Request{Prompt: "two"}, Request{Prompt: "three"})
+	if _, err := r.Run(context.Background(), reqs); err != nil || fl.calls != 1 {
+		t.Fatalf("err %v, %d flushes; want nil and 1", err, fl.calls)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	fl.calls = 0
+	if _, err := r.Run(ctx, reqs); !errors.Is(err, context.Canceled) || fl.calls != 1 || fl.cancelled {
+		t.Fatalf("cancelled run: err %v, %d flushes, flush context cancelled %v", err, fl.calls, fl.cancelled)
+	}
+	fl.err = errors.New("disk full")
+	rep, err := r.Run(context.Background(), reqs)
+	if !errors.Is(err, fl.err) || rep.Requests != 3 {
+		t.Fatalf("failed flush: err %v, report of %d requests", err, rep.Requests)
+	}
+	if err := (SendExecutor{}).Flush(context.Background()); err != nil {
+		t.Fatalf("executor without a buffered ledger: %v", err)
+	}
+}

@@ -25,6 +25,24 @@ const TagReplay = "replay"
 type SendExecutor struct {
 	Sender Sender
 	Tag    string
+	// Ledger, when set, is the write-behind ledger the Sender records to
+	// (a ledger.Buffered): Flush flushes it, and Run calls Flush at the end.
+	Ledger Flusher
+}
+
+// Flusher is an Executor (or a store behind one) that buffers writes: Run
+// calls Flush once when the traffic is done, also after a cancellation, so
+// what was replayed is recorded; a failed flush fails the run.
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
+// Flush implements Flusher.
+func (e SendExecutor) Flush(ctx context.Context) error {
+	if e.Ledger == nil {
+		return nil
+	}
+	return e.Ledger.Flush(ctx)
 }
 
 // Execute implements Executor. A send whose answer is valid but whose

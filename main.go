@@ -585,14 +585,19 @@ func (a *app) Replay(ctx context.Context) (replay.Planner, replay.Executor, erro
 	if err != nil {
 		return nil, nil, err
 	}
+	// The report needs each request's outcome, not why a miss missed.
+	p.Cache = cache.OutcomeOnly{Cache: c}
+	// Replayed sends spend nothing, so their ledger rows are written
+	// behind, 512 to a transaction (the runner flushes at the end).
+	led := ledger.NewBuffered(storage.NewLedgerStore(db), 512)
 	s, err := send.New(a.cfg.Send, send.Deps{Catalog: a.cat, Tokens: a.toks, Providers: send.ProviderFunc(sim.Resolve),
-		Ledger: storage.NewLedgerStore(db), Cache: cacheFiller{c}})
+		Ledger: led, Cache: cacheFiller{c}})
 	if err != nil {
 		c.Close()
 		return nil, nil, err
 	}
 	a.closers = append(a.closers, c.Close)
-	return p, replay.SendExecutor{Sender: s}, nil
+	return p, replay.SendExecutor{Sender: s, Ledger: led}, nil
 }
 
 // CacheLookup implements cli.Deps for `penny eval cache`: each pair gets a
@@ -622,7 +627,7 @@ func (a *app) EvalRouter(ctx context.Context, examples []route.Example) (*route.
 		if err != nil {
 			return nil, err
 		}
-		if learned, err = route.NewLearned(ctx, emb, examples, a.cfg.Route.Learned); err != nil {
+		if learned, err = route.NewLearned(ctx, emb, examples, a.cfg.Route.Learned, a.cfg.Route.Tiers...); err != nil {
 			return nil, fmt.Errorf("learned signal: %w", err)
 		}
 	}
@@ -631,7 +636,8 @@ func (a *app) EvalRouter(ctx context.Context, examples []route.Example) (*route.
 
 // learned builds the router's k-NN signal from the prompts the user
 // labelled in History (the newest label of a prompt wins) and the example
-// files of route.learned.examples.
+// files of route.learned.examples (RouteLLM CSVs, optionally with a tier
+// column).
 func (a *app) learned(ctx context.Context, db *storage.DB, emb coreembed.Embedder) (*route.Learned, error) {
 	ex, err := db.RouteExamples(ctx, 0)
 	if err != nil {
@@ -646,19 +652,22 @@ func (a *app) learned(ctx context.Context, db *storage.DB, emb coreembed.Embedde
 		if err != nil {
 			return nil, fmt.Errorf("route.learned.examples: %w", err)
 		}
-		rows, err := route.ParseCSV(f, route.CSVOptions{Group: name})
+		rows, err := route.ParseExamplesCSV(f, route.CSVOptions{Group: name})
 		f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("route.learned.examples: %s: %w", path, err)
 		}
-		ex = append(ex, route.ExamplesFromLabelled(rows)...)
+		ex = append(ex, rows...)
 	}
 	if len(ex) == 0 {
 		return nil, nil
 	}
-	l, err := route.NewLearned(ctx, emb, ex, a.cfg.Route.Learned)
+	l, err := route.NewLearned(ctx, emb, ex, a.cfg.Route.Learned, a.cfg.Route.Tiers...)
 	if err != nil {
 		return nil, fmt.Errorf("router learned signal: %w", err)
+	}
+	for _, w := range l.Warnings() {
+		a.log.Warn(w)
 	}
 	return l, nil
 }
@@ -672,6 +681,13 @@ type labelledHistory struct {
 }
 
 func (h labelledHistory) SetLabel(ctx context.Context, id int64, l history.Label) error {
+	// A tier label must name a configured tier: the router would leave it
+	// out of the learned signal, and the user should hear so now.
+	if tier, ok := l.Tier(); ok {
+		if _, known := route.TierTargets(h.a.cfg.Route.Tiers)[tier]; !known {
+			return fmt.Errorf("label history %d: no tier %q is configured in route.tiers", id, tier)
+		}
+	}
 	if err := h.DB.SetLabel(ctx, id, l); err != nil {
 		return err
 	}

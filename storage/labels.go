@@ -7,8 +7,10 @@ import (
 )
 
 // RouteExamples returns the history prompts the user labelled, as examples
-// for the router's learned signal. When the same prompt was labelled more
-// than once, the newest label wins. limit ≤ 0 means no limit.
+// for the router's learned signal: weak_ok and strong_needed as outcomes,
+// "tier:NAME" as a tier label (the router places it by its tiers). When the
+// same prompt was labelled more than once, the newest label wins; unknown
+// labels are skipped. limit ≤ 0 means no limit.
 func (db *DB) RouteExamples(ctx context.Context, limit int) ([]route.Example, error) {
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
@@ -26,12 +28,12 @@ func (db *DB) RouteExamples(ctx context.Context, limit int) ([]route.Example, er
 		if err := rows.Scan(&prompt, &label); err != nil {
 			return nil, wrapErr("list route examples", err)
 		}
-		strong, ok := route.ParseLabel(label)
+		ex, ok := route.ExampleFromLabel(prompt, label)
 		if !ok || seen[prompt] {
 			continue
 		}
 		seen[prompt] = true
-		out = append(out, route.Example{Prompt: prompt, StrongNeeded: strong})
+		out = append(out, ex)
 	}
 	return out, wrapErr("list route examples", rows.Err())
 }

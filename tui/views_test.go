@@ -166,3 +166,32 @@ func TestGoldenViews(t *testing.T) {
 
 // ageless hides the cache entries' relative ages, which depend on the clock.
 func ageless(s string) string { return strings.ReplaceAll(s, " 3h ", " ?h ") }
+
+func TestHistoryTierLabel(t *testing.T) {
+	svc := allServices()
+	h := svc.History.(*fakeHistory)
+	m := newTestModel(svc)
+	start(t, m, 120, 40)
+	drive(t, m, press(tea.KeyF3), wait)
+	typeText(t, m, "/question 17", wait)
+	drive(t, m, press(tea.KeyEnter), wait)
+	if v := plainView(m); !strings.Contains(v, "b balanced") {
+		t.Fatalf("the help footer does not offer the balanced-tier label:\n%s", v)
+	}
+	drive(t, m, keyRune('b'), wait)
+	if tier, ok := h.labels[18].Tier(); !ok || tier != "balanced" {
+		t.Fatalf("label saved as %q, want tier:balanced", h.labels[18])
+	}
+	if !strings.Contains(plainView(m), "balanced question 17") {
+		t.Fatalf("tier label not shown in its column:\n%s", plainView(m))
+	}
+	// The outcome keys still replace it, and x clears it.
+	drive(t, m, keyRune('s'), wait)
+	if h.labels[18] != history.StrongNeeded {
+		t.Fatalf("s after b: label %q", h.labels[18])
+	}
+	drive(t, m, keyRune('x'), wait)
+	if h.labels[18] != history.Unlabelled {
+		t.Fatalf("x: label %q", h.labels[18])
+	}
+}

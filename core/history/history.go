@@ -4,10 +4,14 @@ package history
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode"
 )
 
-// Label says which model class a prompt needed, as judged by the user.
+// Label says which model class a prompt needed, as judged by the user:
+// an outcome (weak_ok, strong_needed) or the router tier that should serve
+// it ("tier:" followed by the tier's name, see TierLabel).
 type Label string
 
 const (
@@ -16,8 +20,39 @@ const (
 	StrongNeeded Label = "strong_needed" // it needed the strong model
 )
 
+// tierPrefix starts a tier label; core/route reads the same spelling
+// (route.LabelTierPrefix).
+const tierPrefix = "tier:"
+
+// TierLabel labels a prompt with the router tier that should serve it.
+func TierLabel(tier string) Label { return Label(tierPrefix + tier) }
+
+// Tier is the tier a tier label names; ok is false for other labels.
+func (l Label) Tier() (tier string, ok bool) {
+	t, ok := strings.CutPrefix(string(l), tierPrefix)
+	if !ok || !validTierName(t) {
+		return "", false
+	}
+	return t, true
+}
+
+// validTierName accepts what a config's tier name can reasonably be: a
+// non-empty, trimmed name without control characters, of bounded length.
+func validTierName(t string) bool {
+	if t == "" || len(t) > 64 || strings.TrimSpace(t) != t {
+		return false
+	}
+	return !strings.ContainsFunc(t, unicode.IsControl)
+}
+
 // Valid reports whether l is one of the defined labels.
-func (l Label) Valid() bool { return l == Unlabelled || l == WeakOK || l == StrongNeeded }
+func (l Label) Valid() bool {
+	if l == Unlabelled || l == WeakOK || l == StrongNeeded {
+		return true
+	}
+	_, ok := l.Tier()
+	return ok
+}
 
 // Entry is one history row.
 type Entry struct {

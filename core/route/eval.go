@@ -40,11 +40,23 @@ func ExamplesFromLabelled(data []Labelled) []Example {
 
 // LabelledFromExamples turns user labels into evaluation rows for live
 // metrics: "weak ok" means both models are right, "strong needed" means
-// only the strong one is.
-func LabelledFromExamples(ex []Example) []Labelled {
-	out := make([]Labelled, len(ex))
-	for i, e := range ex {
-		out[i] = Labelled{Prompt: e.Prompt, WeakCorrect: !e.StrongNeeded, StrongCorrect: true, Group: e.Group}
+// only the strong one is. Evaluation is binary (the cheapest tier's model
+// against the strongest's), so a tier label counts as "weak ok" for the
+// first of tiers and as "strong needed" for any higher tier: the cheapest
+// model was not enough. Tier-labelled examples are left out when tiers are
+// not given or do not name their tier.
+func LabelledFromExamples(ex []Example, tiers ...TierConfig) []Labelled {
+	out := make([]Labelled, 0, len(ex))
+	for _, e := range ex {
+		weakOK := !e.StrongNeeded
+		if e.Tier != "" {
+			i := slices.IndexFunc(tiers, func(t TierConfig) bool { return t.Name == e.Tier })
+			if i < 0 {
+				continue
+			}
+			weakOK = i == 0
+		}
+		out = append(out, Labelled{Prompt: e.Prompt, WeakCorrect: weakOK, StrongCorrect: true, Group: e.Group})
 	}
 	return out
 }
@@ -57,52 +69,77 @@ type CSVOptions struct {
 	Weak   string
 	Strong string
 	Group  string // set as every row's Group (e.g. the file name)
+	// Tier names the optional tier-label column of an examples file
+	// (ParseExamplesCSV; default "tier"). ParseCSV ignores it.
+	Tier string
 }
 
-// ParseCSV reads a RouteLLM response CSV (header row required). Extra
-// columns (model responses, ids) are ignored.
-func ParseCSV(r io.Reader, opt CSVOptions) ([]Labelled, error) {
+// csvTable is a parsed CSV with a header row.
+type csvTable struct {
+	header []string
+	rows   [][]string
+}
+
+func readCSV(r io.Reader) (csvTable, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = false
 	header, err := cr.Read()
 	if err != nil {
-		return nil, fmt.Errorf("read csv header: %w", err)
+		return csvTable{}, fmt.Errorf("read csv header: %w", err)
 	}
 	for i := range header {
 		header[i] = strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff"))
 	}
 	rows, err := cr.ReadAll()
 	if err != nil {
-		return nil, fmt.Errorf("read csv: %w", err)
+		return csvTable{}, fmt.Errorf("read csv: %w", err)
 	}
-	col := func(name string) int {
-		return slices.IndexFunc(header, func(h string) bool { return strings.EqualFold(h, name) })
+	return csvTable{header, rows}, nil
+}
+
+// col is the index of the column named name (case-insensitive), or -1.
+func (t csvTable) col(name string) int {
+	return slices.IndexFunc(t.header, func(h string) bool { return strings.EqualFold(h, name) })
+}
+
+// cell is row n's value in column c ("" when the row is short).
+func (t csvTable) cell(n, c int) string {
+	if c < 0 || c >= len(t.rows[n]) {
+		return ""
 	}
+	return t.rows[n][c]
+}
+
+// outcomeColumns finds the prompt and the weak and strong correctness
+// columns. With allowEmpty, empty cells do not disqualify a boolean column
+// (rows labelled with a tier need no outcome); the columns may then be
+// absent, and wi, si are -1.
+func (t csvTable) outcomeColumns(opt CSVOptions, skip int, allowEmpty bool) (pi, wi, si int, err error) {
 	promptName := cmpOr(opt.Prompt, "prompt")
-	pi := col(promptName)
+	pi = t.col(promptName)
 	if pi < 0 {
-		return nil, fmt.Errorf("csv has no %q column (columns: %s)", promptName, strings.Join(header, ", "))
+		return -1, -1, -1, fmt.Errorf("csv has no %q column (columns: %s)", promptName, strings.Join(t.header, ", "))
 	}
-	wi, si := -1, -1
+	wi, si = -1, -1
 	if opt.Weak != "" {
-		if wi = col(opt.Weak); wi < 0 {
-			return nil, fmt.Errorf("csv has no weak column %q", opt.Weak)
+		if wi = t.col(opt.Weak); wi < 0 {
+			return -1, -1, -1, fmt.Errorf("csv has no weak column %q", opt.Weak)
 		}
 	}
 	if opt.Strong != "" {
-		if si = col(opt.Strong); si < 0 {
-			return nil, fmt.Errorf("csv has no strong column %q", opt.Strong)
+		if si = t.col(opt.Strong); si < 0 {
+			return -1, -1, -1, fmt.Errorf("csv has no strong column %q", opt.Strong)
 		}
 	}
 	if wi < 0 || si < 0 {
 		// Defaults: the first two non-prompt columns holding only booleans.
 		var boolCols []int
-		for c := range header {
-			if c == pi || c == wi || c == si {
+		for c := range t.header {
+			if c == pi || c == wi || c == si || c == skip {
 				continue
 			}
-			if boolColumn(rows, c) {
+			if boolColumn(t.rows, c, allowEmpty) {
 				boolCols = append(boolCols, c)
 			}
 		}
@@ -112,25 +149,94 @@ func ParseCSV(r io.Reader, opt CSVOptions) ([]Labelled, error) {
 		if si < 0 && len(boolCols) > 0 {
 			si = boolCols[0]
 		}
+		if (wi < 0 || si < 0) && !allowEmpty {
+			return -1, -1, -1, fmt.Errorf("csv needs two boolean correctness columns besides %q (weak, then strong); name them with --weak and --strong", promptName)
+		}
 		if wi < 0 || si < 0 {
-			return nil, fmt.Errorf("csv needs two boolean correctness columns besides %q (weak, then strong); name them with --weak and --strong", promptName)
+			wi, si = -1, -1
 		}
 	}
-	out := make([]Labelled, 0, len(rows))
-	for n, rec := range rows {
+	return pi, wi, si, nil
+}
+
+// ParseCSV reads a RouteLLM response CSV (header row required). Extra
+// columns (model responses, ids) are ignored.
+func ParseCSV(r io.Reader, opt CSVOptions) ([]Labelled, error) {
+	t, err := readCSV(r)
+	if err != nil {
+		return nil, err
+	}
+	pi, wi, si, err := t.outcomeColumns(opt, -1, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Labelled, 0, len(t.rows))
+	for n, rec := range t.rows {
 		line := n + 2
 		if max(pi, wi, si) >= len(rec) {
 			return nil, fmt.Errorf("csv row %d: %d fields, want at least %d", line, len(rec), max(pi, wi, si)+1)
 		}
-		w, ok := parseBool(rec[wi])
-		if !ok {
-			return nil, fmt.Errorf("csv row %d: column %q: %q is not a boolean", line, header[wi], rec[wi])
-		}
-		s, ok := parseBool(rec[si])
-		if !ok {
-			return nil, fmt.Errorf("csv row %d: column %q: %q is not a boolean", line, header[si], rec[si])
+		w, s, err := t.outcome(n, wi, si)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, Labelled{Prompt: rec[pi], WeakCorrect: w, StrongCorrect: s, Group: opt.Group})
+	}
+	return out, nil
+}
+
+// outcome parses row n's weak and strong correctness.
+func (t csvTable) outcome(n, wi, si int) (weak, strong bool, err error) {
+	line := n + 2
+	w, ok := parseBool(t.cell(n, wi))
+	if !ok {
+		return false, false, fmt.Errorf("csv row %d: column %q: %q is not a boolean", line, t.header[wi], t.cell(n, wi))
+	}
+	s, ok := parseBool(t.cell(n, si))
+	if !ok {
+		return false, false, fmt.Errorf("csv row %d: column %q: %q is not a boolean", line, t.header[si], t.cell(n, si))
+	}
+	return w, s, nil
+}
+
+// ParseExamplesCSV reads labelled examples for the learned signal:
+// RouteLLM's response CSV (a prompt column, then the weak and the strong
+// model's correctness) with an optional tier column. A row with a tier
+// names the tier that should serve its prompt and needs no correctness
+// values; every other row needs both. A file may also hold only prompt and
+// tier columns.
+func ParseExamplesCSV(r io.Reader, opt CSVOptions) ([]Example, error) {
+	t, err := readCSV(r)
+	if err != nil {
+		return nil, err
+	}
+	tierName := cmpOr(opt.Tier, "tier")
+	ti := t.col(tierName)
+	if opt.Tier != "" && ti < 0 {
+		return nil, fmt.Errorf("csv has no tier column %q", opt.Tier)
+	}
+	pi, wi, si, err := t.outcomeColumns(opt, ti, ti >= 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Example, 0, len(t.rows))
+	for n, rec := range t.rows {
+		line := n + 2
+		if pi >= len(rec) {
+			return nil, fmt.Errorf("csv row %d: %d fields, want at least %d", line, len(rec), pi+1)
+		}
+		if tier := strings.TrimSpace(t.cell(n, ti)); tier != "" {
+			out = append(out, Example{Prompt: rec[pi], Tier: tier, Group: opt.Group})
+			continue
+		}
+		if wi < 0 {
+			return nil, fmt.Errorf("csv row %d: no %q value and no boolean correctness columns (weak, then strong) to label it", line, tierName)
+		}
+		w, s, err := t.outcome(n, wi, si)
+		if err != nil {
+			return nil, fmt.Errorf("%w (or give the row a %q)", err, tierName)
+		}
+		out = append(out, Example{Prompt: rec[pi], StrongNeeded: s && !w, WeakBetter: w && !s, Group: opt.Group})
 	}
 	return out, nil
 }
@@ -142,19 +248,23 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-func boolColumn(rows [][]string, c int) bool {
-	if len(rows) == 0 {
-		return false
-	}
+// boolColumn reports whether every cell of column c is a boolean; with
+// allowEmpty, empty cells are accepted as long as one cell is a boolean.
+func boolColumn(rows [][]string, c int, allowEmpty bool) bool {
+	seen := false
 	for _, r := range rows {
-		if c >= len(r) {
+		if c >= len(r) || strings.TrimSpace(r[c]) == "" {
+			if allowEmpty {
+				continue
+			}
 			return false
 		}
 		if _, ok := parseBool(r[c]); !ok {
 			return false
 		}
+		seen = true
 	}
-	return true
+	return seen
 }
 
 func parseBool(s string) (bool, bool) {

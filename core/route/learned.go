@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/pennyllm/penny/core/embed"
 )
 
 // Example is one labelled prompt for the learned signal: did the weak
-// (cheap) model suffice, or was the strong model needed?
+// (cheap) model suffice, was the strong model needed, or which tier should
+// serve it?
 type Example struct {
 	Prompt       string `json:"prompt"`
 	StrongNeeded bool   `json:"strong_needed"`
@@ -21,6 +25,13 @@ type Example struct {
 	// expected gain of the strong model, which is what routing trades
 	// against cost.
 	WeakBetter bool `json:"weak_better,omitempty"`
+	// Tier, when set, names the tier that should serve the prompt, and the
+	// example votes a score inside that tier's range (its midpoint, see
+	// TierTargets) instead of the weak/strong outcome. A model outcome says
+	// only "weak enough" or not; a tier label lets a user say "the middle
+	// tier was right" for prompts the cheapest model fumbles but the
+	// strongest would be wasted on.
+	Tier string `json:"tier,omitempty"`
 	// Group names where the example came from (a file, a subject). A
 	// prepared prompt never gets votes from examples of its own group, so
 	// weights fitted on grouped data measure how well labels transfer to
@@ -28,8 +39,9 @@ type Example struct {
 	Group string `json:"group,omitempty"`
 }
 
-// target is the example's vote: 1 strong needed, 0 weak better, ½ when the
-// strong model makes no difference.
+// target is an outcome example's vote: 1 strong needed, 0 weak better, ½
+// when the strong model makes no difference. Tier examples vote their
+// tier's target instead (see TierTargets).
 func (e Example) target() float32 {
 	switch {
 	case e.StrongNeeded:
@@ -40,14 +52,34 @@ func (e Example) target() float32 {
 	return 0.5
 }
 
+// TierTargets maps each tier to the vote of an example labelled with it:
+// the midpoint of the tier's score range, [min_score, next tier's
+// min_score), the last tier ending at 1. The midpoint is the value that
+// stays inside the range however the neighbours' votes mix at its edges.
+func TierTargets(tiers []TierConfig) map[string]float64 {
+	out := make(map[string]float64, len(tiers))
+	for i, t := range tiers {
+		hi := 1.0
+		if i+1 < len(tiers) {
+			hi = tiers[i+1].MinScore
+		}
+		out[t.Name] = (t.MinScore + hi) / 2
+	}
+	return out
+}
+
 // History labels as stored in the history table's label column.
 const (
 	LabelWeakOK       = "weak_ok"
 	LabelStrongNeeded = "strong_needed"
+	// LabelTierPrefix starts a tier label: "tier:balanced" says the
+	// balanced tier should serve the prompt.
+	LabelTierPrefix = "tier:"
 )
 
-// ParseLabel maps a stored history label to an example label. ok is false
-// for unlabelled ("") or unknown values.
+// ParseLabel maps a stored outcome label to an example label. ok is false
+// for unlabelled (""), tier and unknown values; ExampleFromLabel handles
+// every kind.
 func ParseLabel(label string) (strongNeeded, ok bool) {
 	switch label {
 	case LabelWeakOK:
@@ -56,6 +88,19 @@ func ParseLabel(label string) (strongNeeded, ok bool) {
 		return true, true
 	}
 	return false, false
+}
+
+// ExampleFromLabel turns a labelled history prompt into an example: weak_ok,
+// strong_needed or "tier:" followed by a tier name. ok is false for
+// unlabelled and unknown labels.
+func ExampleFromLabel(prompt, label string) (Example, bool) {
+	if strong, ok := ParseLabel(label); ok {
+		return Example{Prompt: prompt, StrongNeeded: strong}, true
+	}
+	if name, ok := strings.CutPrefix(label, LabelTierPrefix); ok && strings.TrimSpace(name) != "" {
+		return Example{Prompt: prompt, Tier: name}, true
+	}
+	return Example{}, false
 }
 
 // embedBatch bounds one Embed call, so a remote embedder never receives an
@@ -68,17 +113,23 @@ type Learned struct {
 	emb       embed.Embedder
 	dim       int
 	vecs      []float32 // len(examples) × dim, row-major
-	strong    []float32 // vote target per example: 1 strong needed, ½ no difference, 0 weak better
+	strong    []float32 // vote target per example: 1 strong needed, ½ no difference, 0 weak better, or a tier's target
+	tiered    []bool    // the example carries a tier label
 	hashes    []uint64  // of each example's prompt, to leave an example out of its own vote
 	groups    []uint64  // hash of each example's group; 0 = none
 	prior     float64
 	k         int
 	smoothing float64
+	warnings  []string
 }
 
 // NewLearned embeds the examples with emb and builds the vote. Examples are
-// embedded in batches; ctx cancels between batches.
-func NewLearned(ctx context.Context, emb embed.Embedder, examples []Example, cfg LearnedConfig) (*Learned, error) {
+// embedded in batches; ctx cancels between batches. tiers are the router's
+// tiers, which give tier-labelled examples their vote (see TierTargets);
+// they are required when an example has a Tier, and an example naming a
+// tier that is not among them is left out and reported by Warnings (a
+// history label can outlive a renamed tier).
+func NewLearned(ctx context.Context, emb embed.Embedder, examples []Example, cfg LearnedConfig, tiers ...TierConfig) (*Learned, error) {
 	texts := make([]string, len(examples))
 	for i, e := range examples {
 		texts[i] = e.Prompt
@@ -87,13 +138,13 @@ func NewLearned(ctx context.Context, emb embed.Embedder, examples []Example, cfg
 	if err != nil {
 		return nil, fmt.Errorf("learned signal: %w", err)
 	}
-	return NewLearnedFromVectors(emb, examples, vecs, cfg)
+	return NewLearnedFromVectors(emb, examples, vecs, cfg, tiers...)
 }
 
 // NewLearnedFromVectors builds the vote from precomputed vectors (for
 // example, vectors cached next to the labels); vecs[i] belongs to examples[i]
-// and must come from emb.
-func NewLearnedFromVectors(emb embed.Embedder, examples []Example, vecs [][]float32, cfg LearnedConfig) (*Learned, error) {
+// and must come from emb. tiers are as for NewLearned.
+func NewLearnedFromVectors(emb embed.Embedder, examples []Example, vecs [][]float32, cfg LearnedConfig, tiers ...TierConfig) (*Learned, error) {
 	if emb == nil {
 		return nil, errors.New("learned signal: no embedder")
 	}
@@ -103,30 +154,52 @@ func NewLearnedFromVectors(emb embed.Embedder, examples []Example, vecs [][]floa
 	if cfg.K < 1 {
 		return nil, fmt.Errorf("learned signal: k = %d, want ≥ 1", cfg.K)
 	}
+	targets := TierTargets(tiers)
 	dim := emb.Dim()
 	l := &Learned{
 		emb: emb, dim: dim, k: cfg.K, smoothing: cfg.Smoothing,
 		vecs:   make([]float32, 0, len(examples)*dim),
-		strong: make([]float32, len(examples)),
-		hashes: make([]uint64, len(examples)),
-		groups: make([]uint64, len(examples)),
+		strong: make([]float32, 0, len(examples)),
+		tiered: make([]bool, 0, len(examples)),
+		hashes: make([]uint64, 0, len(examples)),
+		groups: make([]uint64, 0, len(examples)),
 	}
+	unknown := map[string]int{}
 	var sum float64
 	for i, e := range examples {
 		if len(vecs[i]) != dim {
 			return nil, fmt.Errorf("learned signal: example %d has a %d-dim vector, embedder %s has %d", i, len(vecs[i]), emb.ID(), dim)
 		}
+		t := e.target()
+		if e.Tier != "" {
+			if len(tiers) == 0 {
+				return nil, fmt.Errorf("learned signal: example %d is labelled with tier %q, but no tiers were given to place it", i, e.Tier)
+			}
+			v, ok := targets[e.Tier]
+			if !ok {
+				unknown[e.Tier]++
+				continue
+			}
+			t = float32(v)
+		}
 		l.vecs = append(l.vecs, vecs[i]...)
-		l.strong[i] = e.target()
-		sum += float64(l.strong[i])
-		l.hashes[i] = textHash(e.Prompt)
-		l.groups[i] = groupHash(e.Group)
+		l.strong = append(l.strong, t)
+		l.tiered = append(l.tiered, e.Tier != "")
+		sum += float64(t)
+		l.hashes = append(l.hashes, textHash(e.Prompt))
+		l.groups = append(l.groups, groupHash(e.Group))
 	}
-	if len(examples) > 0 {
-		l.prior = sum / float64(len(examples))
+	for _, name := range slices.Sorted(maps.Keys(unknown)) {
+		l.warnings = append(l.warnings, fmt.Sprintf("learned signal: %d examples labelled with tier %q left out: no such tier is configured", unknown[name], name))
+	}
+	if len(l.strong) > 0 {
+		l.prior = sum / float64(len(l.strong))
 	}
 	return l, nil
 }
+
+// Warnings lists examples that were left out and why.
+func (l *Learned) Warnings() []string { return slices.Clone(l.warnings) }
 
 // Len is the number of examples.
 func (l *Learned) Len() int { return len(l.strong) }
@@ -213,15 +286,17 @@ func (l *Learned) vote(q []float32, exclude, excludeGroup uint64) vote {
 		}
 	}
 	var sw, swy, best float64
-	var strongN, weakN int
+	var strongN, weakN, tierN int
 	for _, n := range top {
 		w := math.Max(float64(n.sim), 0)
 		sw += w
 		swy += w * float64(l.strong[n.i])
-		switch l.strong[n.i] {
-		case 1:
+		switch {
+		case l.tiered[n.i]:
+			tierN++
+		case l.strong[n.i] == 1:
 			strongN++
-		case 0:
+		case l.strong[n.i] == 0:
 			weakN++
 		}
 		best = math.Max(best, float64(n.sim))
@@ -230,10 +305,14 @@ func (l *Learned) vote(q []float32, exclude, excludeGroup uint64) vote {
 	if sw+l.smoothing == 0 {
 		v = l.prior
 	}
+	tiers := ""
+	if tierN > 0 {
+		tiers = fmt.Sprintf(", %d are labelled with a tier", tierN)
+	}
 	return vote{
 		ok: true, value: v, prior: l.prior,
-		detail: fmt.Sprintf("of %d nearest labelled examples %d needed the strong model, %d did better on the weak one (nearest similarity %.2f; vote %.2f vs prior %.2f)",
-			len(top), strongN, weakN, best, v, l.prior),
+		detail: fmt.Sprintf("of %d nearest labelled examples %d needed the strong model, %d did better on the weak one%s (nearest similarity %.2f; vote %.2f vs prior %.2f)",
+			len(top), strongN, weakN, tiers, best, v, l.prior),
 	}
 }
 

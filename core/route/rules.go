@@ -135,13 +135,12 @@ func (rs *RuleSet) Rules() []RuleConfig {
 // match reports which rules match text, given the scan of text with this
 // set's lexicon.
 func (rs *RuleSet) match(text string, sc *scanResult, yield func(i int, r *compiledRule)) {
-	var folded string
-	var haveFolded bool
+	var fs foldState
 	for i := range rs.rules {
 		r := &rs.rules[i]
 		var ok bool
 		if r.re != nil {
-			ok = passes(r.lits, text, &folded, &haveFolded) && r.re.MatchString(text)
+			ok = passes(r.lits, text, &fs) && r.re.MatchString(text)
 		} else {
 			ok = sc.ruleMatched[r.keyword]
 		}

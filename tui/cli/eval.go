@@ -132,7 +132,7 @@ func evalRoute(ctx context.Context, d Deps, s IO, args []string) error {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	var data, train listFlag
 	fs.Var(&data, "data", "RouteLLM response CSV to evaluate on (repeatable; following file names are taken too)")
-	fs.Var(&train, "train", "RouteLLM response CSV whose labels feed the learned signal (repeatable)")
+	fs.Var(&train, "train", "RouteLLM response CSV whose labels feed the learned signal; an optional tier column labels rows with a tier (repeatable)")
 	weakCol := fs.String("weak", "", "column of the weak model's correctness (default: the first boolean column)")
 	strongCol := fs.String("strong", "", "column of the strong model's correctness (default: the second boolean column)")
 	weakModel := fs.String("weak-model", "gpt-4o-mini", "catalog model that prices weak calls")
@@ -148,30 +148,31 @@ func evalRoute(ctx context.Context, d Deps, s IO, args []string) error {
 	if len(data) == 0 {
 		return usagef("want --data FILE...")
 	}
-	read := func(files []string) ([]route.Labelled, error) {
-		var all []route.Labelled
-		for _, name := range files {
-			raw, err := s.readInput(name, 256<<20)
-			if err != nil {
-				return nil, err
-			}
-			rows, err := route.ParseCSV(bytes.NewReader(raw), route.CSVOptions{Weak: *weakCol, Strong: *strongCol, Group: name})
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", name, err)
-			}
-			all = append(all, rows...)
+	var rows []route.Labelled
+	for _, name := range data {
+		raw, err := s.readInput(name, 256<<20)
+		if err != nil {
+			return err
 		}
-		return all, nil
+		part, err := route.ParseCSV(bytes.NewReader(raw), route.CSVOptions{Weak: *weakCol, Strong: *strongCol, Group: name})
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		rows = append(rows, part...)
 	}
-	rows, err := read(data)
-	if err != nil {
-		return err
+	var trainRows []route.Example
+	for _, name := range train {
+		raw, err := s.readInput(name, 256<<20)
+		if err != nil {
+			return err
+		}
+		ex, err := route.ParseExamplesCSV(bytes.NewReader(raw), route.CSVOptions{Weak: *weakCol, Strong: *strongCol, Group: name})
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		trainRows = append(trainRows, ex...)
 	}
-	trainRows, err := read(train)
-	if err != nil {
-		return err
-	}
-	r, err := d.EvalRouter(ctx, route.ExamplesFromLabelled(trainRows))
+	r, err := d.EvalRouter(ctx, trainRows)
 	if err != nil {
 		return err
 	}

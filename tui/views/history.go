@@ -11,6 +11,7 @@ import (
 	"github.com/pennyllm/penny/core/cache"
 	"github.com/pennyllm/penny/core/history"
 	"github.com/pennyllm/penny/core/money"
+	"github.com/pennyllm/penny/core/route"
 	"github.com/pennyllm/penny/tui/common"
 	"github.com/pennyllm/penny/tui/keys"
 )
@@ -44,6 +45,7 @@ type History struct {
 	err      string
 	cur      cursor
 	cheap    key.Binding
+	balanced key.Binding
 	strong   key.Binding
 	clear    key.Binding
 	refresh  key.Binding
@@ -56,6 +58,7 @@ func NewHistory(c *common.Common) *History {
 		c:        c,
 		cur:      cursor{keys: keys.NewList("load into playground")},
 		cheap:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "label: cheap model was enough")),
+		balanced: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "label: the "+route.TierBalanced+" tier is right")),
 		strong:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "label: needed strong model")),
 		clear:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "clear label")),
 		refresh:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
@@ -144,6 +147,11 @@ func (v *History) key(msg tea.KeyPressMsg) tea.Cmd {
 		return func() tea.Msg { return common.LoadPromptMsg{Prompt: p} }
 	case key.Matches(msg, v.cheap) && ok:
 		return v.setLabel(it.ID, history.WeakOK)
+	case key.Matches(msg, v.balanced) && ok:
+		// The middle tier of the default configuration; a label naming a
+		// tier the config no longer has is left out of the learned signal
+		// with a warning, never an error.
+		return v.setLabel(it.ID, history.TierLabel(route.TierBalanced))
 	case key.Matches(msg, v.strong) && ok:
 		return v.setLabel(it.ID, history.StrongNeeded)
 	case key.Matches(msg, v.clear) && ok:
@@ -185,8 +193,14 @@ func labelText(l history.Label) string {
 	case history.StrongNeeded:
 		return "strong"
 	}
+	if t, ok := l.Tier(); ok {
+		return trunc(common.OneLine(t), labelWidth)
+	}
 	return ""
 }
+
+// labelWidth fits "balanced", the longest default tier name.
+const labelWidth = 8
 
 func (v *History) Body(w, h int) string {
 	st := v.c.Styles
@@ -221,7 +235,7 @@ func (v *History) Body(w, h int) string {
 		if bw > 0 {
 			s += fmt.Sprintf("%-*s ", bw, trunc(base, bw))
 		}
-		return s + fmt.Sprintf("%-12s %-8s %10s %10s %-6s %s", trunc(routed, 12), cache, proj, act, label, prompt)
+		return s + fmt.Sprintf("%-12s %-8s %10s %10s %-*s %s", trunc(routed, 12), cache, proj, act, labelWidth, label, prompt)
 	}
 	head := row("time", "baseline", "routed", "cache", "projected", "actual", "label", "prompt")
 	b.WriteString(st.Muted.Render(common.Fit(head, w, 1)[0]) + "\n")
@@ -268,19 +282,21 @@ func (v *History) ShortHelp() []key.Binding {
 		return []key.Binding{v.doneEdit}
 	}
 	_, ok := v.selected()
-	sel, cheap, strong := v.cur.keys.Select, v.cheap, v.strong
+	sel, cheap, balanced, strong := v.cur.keys.Select, v.cheap, v.balanced, v.strong
 	sel.SetEnabled(ok)
 	cheap.SetEnabled(ok)
+	balanced.SetEnabled(ok)
 	strong.SetEnabled(ok)
 	cheap.SetHelp("c", "cheap was enough")
+	balanced.SetHelp("b", route.TierBalanced)
 	strong.SetHelp("s", "needed strong")
-	return []key.Binding{sel, v.cur.keys.Filter, cheap, strong}
+	return []key.Binding{sel, v.cur.keys.Filter, cheap, balanced, strong}
 }
 
 func (v *History) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{v.cur.keys.Up, v.cur.keys.Down, v.cur.keys.Top, v.cur.keys.Bottom},
 		{v.cur.keys.Select, v.cur.keys.Filter, v.refresh},
-		{v.cheap, v.strong, v.clear},
+		{v.cheap, v.balanced, v.strong, v.clear},
 	}
 }

@@ -165,26 +165,42 @@ func stopwordPass(_ context.Context, d *doc, _ *state) ([]edit, error) {
 	return es, nil
 }
 
-// candidate is a piece of text budget mode may drop.
+// candidate is a piece of text budget mode may drop or reduce.
 type candidate struct {
 	start, end int // removal range, separators included
 	cs, ce     int // the content range, without separators
 	text       string
 	score      float64
 	tokens     int
-	units      []string // protected unit texts inside
-	block      int      // the block it belongs to
-	whole      bool     // the candidate is its whole block
+	block      int  // the block it belongs to
+	whole      bool // the candidate is its whole block
+	frozen     bool // a protected range straddles it: neither dropped nor reduced
 }
 
+// budget actions on a candidate.
+const (
+	actKeep uint8 = iota
+	actDrop
+	actReduce
+)
+
 // budgetPass drops the candidates least relevant to the final question
-// until the prompt fits cfg.BudgetTokens. Candidates are whole blocks when
-// the block is structured (examples, lists, chat turns: dropping half of
-// one leaves nonsense) and sentences otherwise. Relevance is the IDF-
-// weighted overlap of content words with the final question; ties drop the
-// later text first, since prompts put instructions and key facts early.
-// A candidate holding a protected unit is dropped only while another copy
-// of that unit stays.
+// until the prompt fits the budget. Candidates are sentences of plain
+// prose, items of lists, chat turns and header blocks ("Key: value" lines
+// with their continuations), and whole blocks for few-shot examples and
+// multiple-choice questions (dropping half of one leaves nonsense).
+// Relevance is the IDF-weighted overlap of content words with the final
+// question plus priors for natural language and instructions; ties drop
+// the later text first, since prompts put instructions and key facts early.
+//
+// Protection decides what an action may do, not which candidate is
+// chosen: walking from the least relevant candidate up, each one is
+// dropped when every protected unit in it still has a copy in the kept
+// text, and otherwise reduced to the protected units that have none
+// (a residue such as "25 days … March 31 … Acme Corp"). Copies are
+// counted as they go, so the most relevant copy of a repeated unit is the
+// one that stays. This is still extractive: every kept byte is from the
+// prompt.
 func budgetPass(_ context.Context, d *doc, st *state) ([]edit, error) {
 	target := st.budget
 	if target <= 0 || st.tokens <= target {
@@ -201,38 +217,39 @@ func budgetPass(_ context.Context, d *doc, st *state) ([]edit, error) {
 		if d.lines[b.firstLine].kind != kindProse {
 			continue
 		}
-		if structured(d, b) {
+		if b.keyStart != b.start || multipleChoice(d, b) {
 			a, e := d.blockRemoval(b.start, b.end)
-			cands = append(cands, candidate{start: a, end: e, cs: b.start, ce: b.end, text: s[b.start:b.end], block: bi, whole: true})
+			cands = append(cands, candidate{start: a, end: e, cs: b.start, ce: b.end, block: bi, whole: true})
 			continue
 		}
-		for _, r := range sentences(s, b.start, b.end) {
+		var parts []rng
+		if itemized(d, b) {
+			parts = d.items(b)
+		} else {
+			parts = d.sentences(b.start, b.end)
+		}
+		for _, r := range parts {
 			ce := r.end
-			for ce > r.start && (s[ce-1] == ' ' || s[ce-1] == '\n' || s[ce-1] == '\t' || s[ce-1] == '\r') {
+			for ce > r.start && isSpaceByte(s[ce-1]) {
 				ce--
 			}
-			cands = append(cands, candidate{start: r.start, end: r.end, cs: r.start, ce: ce, text: s[r.start:r.end], block: bi})
+			cands = append(cands, candidate{start: r.start, end: r.end, cs: r.start, ce: ce, block: bi})
 		}
 	}
 	if len(cands) == 0 {
 		st.note = "nothing droppable outside protected text"
 		return nil, nil
 	}
-	// Unit occurrences, to know which candidate may go.
-	count := map[string]int{}
+	// avail counts the copies of each unit text still in the kept text.
+	avail := make(map[string]int, len(d.units))
 	for _, u := range d.units {
-		count[u.Text]++
+		avail[u.Text]++
 	}
-	ui := 0
 	for i := range cands {
 		c := &cands[i]
-		for ui < len(d.units) && d.units[ui].Start < c.start {
-			ui++
-		}
-		for j := ui; j < len(d.units) && d.units[j].Start < c.end; j++ {
-			c.units = append(c.units, d.units[j].Text)
-		}
-		c.tokens = st.meter.count(c.text)
+		c.text = s[c.cs:c.ce]
+		c.frozen = d.straddlesProt(c.cs, c.ce)
+		c.tokens = st.meter.count(s[c.start:c.end])
 	}
 	scoreAll(cands, questionText(d, q, hasQ))
 	order := make([]int, len(cands))
@@ -247,69 +264,58 @@ func budgetPass(_ context.Context, d *doc, st *state) ([]edit, error) {
 		return ca.start > cb.start
 	})
 	need := st.tokens - target
-	drop := make([]bool, len(cands))
+	act := make([]uint8, len(cands))
+	kept := make([][]string, len(cands)) // a reduced candidate's residue pieces
 	for _, i := range order {
 		if need <= 0 {
 			break
 		}
 		c := cands[i]
-		ok := true
-		for _, u := range c.units {
-			if count[u] < 2 {
-				ok = false
-				break
+		if c.frozen {
+			continue
+		}
+		pieces, gone, drop := d.residue(c.cs, c.ce, avail)
+		if drop {
+			act[i] = actDrop
+			need -= c.tokens
+		} else {
+			saved := st.meter.count(c.text) - st.meter.count(strings.Join(pieces, residueSep))
+			if saved <= 0 {
+				continue
 			}
+			act[i], kept[i] = actReduce, pieces
+			need -= saved
 		}
-		if !ok {
-			continue
+		for _, u := range gone {
+			avail[u]--
 		}
-		for _, u := range c.units {
-			count[u]--
-		}
-		drop[i] = true
-		need -= c.tokens
-	}
-	// Still over budget: reduce the least relevant remaining candidates to
-	// their protected units ("… 25 days … March 31 …" keeps every number
-	// and name of the sentence and drops the words around them). This is
-	// still extractive: every kept byte is from the prompt.
-	reduced := make([]string, len(cands))
-	for _, i := range order {
-		if need <= 0 {
-			break
-		}
-		c := cands[i]
-		if drop[i] {
-			continue
-		}
-		r, ok := reduceToUnits(d, c.cs, c.ce)
-		if !ok {
-			continue
-		}
-		// Only reductions that pay: trimming a word or two off a short line
-		// buys little and is where unit detection is most sensitive to
-		// context (see the idempotence notes in the package README).
-		was := st.meter.count(s[c.cs:c.ce])
-		saved := was - st.meter.count(r)
-		if saved < 3 || 4*saved < was {
-			continue
-		}
-		reduced[i] = r
-		need -= saved
 	}
 	if need > 0 {
 		st.note = fmt.Sprintf("budget %d not reached: the rest is protected or the final question", target)
 	}
-	// A block whose sentences all go is removed as a block, separators
-	// included.
+	return budgetEdits(d, blocks, cands, act, kept), nil
+}
+
+// residueSep joins the protected pieces of a reduced run. It keeps pieces
+// apart for unit detection too: two names joined by a plain space would
+// read as one longer name on the next run.
+const residueSep = " … "
+
+// budgetEdits turns the chosen actions into edits. A block whose pieces
+// all go is removed as a block, separators included; a run of consecutive
+// pieces that are dropped or reduced becomes one residue, so that the
+// separators between the pieces go too.
+func budgetEdits(d *doc, blocks []block, cands []candidate, act []uint8, kept [][]string) []edit {
+	s := d.text
 	var es []edit
 	for i := 0; i < len(cands); {
 		c := cands[i]
 		if c.whole {
-			if drop[i] {
+			switch act[i] {
+			case actDrop:
 				es = append(es, edit{start: c.start, end: c.end, dup: true})
-			} else if reduced[i] != "" {
-				es = append(es, edit{start: c.cs, end: c.ce, with: reduced[i], dup: true})
+			case actReduce:
+				es = append(es, edit{start: c.cs, end: c.ce, with: strings.Join(kept[i], residueSep), dup: true})
 			}
 			i++
 			continue
@@ -317,37 +323,85 @@ func budgetPass(_ context.Context, d *doc, st *state) ([]edit, error) {
 		j := i
 		all := true
 		for j < len(cands) && cands[j].block == c.block && !cands[j].whole {
-			all = all && drop[j]
+			all = all && act[j] == actDrop
 			j++
 		}
 		if all {
 			b := blocks[c.block]
 			a, e := d.blockRemoval(b.start, b.end)
 			es = append(es, edit{start: a, end: e, dup: true})
-		} else {
-			for k := i; k < j; k++ {
-				if drop[k] {
-					es = append(es, edit{start: cands[k].start, end: cands[k].end, dup: true})
-				} else if reduced[k] != "" {
-					es = append(es, edit{start: cands[k].cs, end: cands[k].ce, with: reduced[k], dup: true})
-				}
+			i = j
+			continue
+		}
+		for k := i; k < j; {
+			if act[k] == actKeep {
+				k++
+				continue
 			}
+			m := k
+			var pieces []string
+			for m < j && act[m] != actKeep {
+				pieces = append(pieces, kept[m]...)
+				m++
+			}
+			if len(pieces) == 0 {
+				a := cands[k].start
+				if m == j {
+					// The block's last pieces take the separator before
+					// them, so no trailing space or line break remains.
+					a = cands[k-1].ce
+				}
+				es = append(es, edit{start: a, end: cands[m-1].end, dup: true})
+				k = m
+				continue
+			}
+			with := strings.Join(pieces, residueSep)
+			end := cands[m-1].ce
+			// Text after the residue on the same line would touch its last
+			// unit ("Acme Corp" + "The …" reads as one name): separate it.
+			if e := cands[m-1].end; e > end && e < len(s) && s[e-1] != '\n' && m < j {
+				with += residueSep[:len(residueSep)-1]
+			}
+			es = append(es, edit{start: cands[k].cs, end: end, with: with, dup: true})
+			k = m
 		}
 		i = j
 	}
-	return es, nil
+	return es
 }
 
-// reduceToUnits returns the protected ranges inside [a,b) joined by " … ",
-// or false when a unit straddles the boundary or there is none.
-func reduceToUnits(d *doc, a, b int) (string, bool) {
-	if strings.Contains(d.text[a:b], " … ") {
-		// Already reduced: unit detection depends on context (a name
-		// next to another capitalised word), so reducing the reduction
-		// could treat a part as plain text the second time.
-		return "", false
+// residue decides what budget mode may do with s[a:b]: drop it whole when
+// every protected unit in it has a copy elsewhere in the kept text, or
+// else keep only the protected ranges that hold a last copy. gone lists
+// the unit occurrences the action removes (one entry per occurrence).
+func (d *doc) residue(a, b int, avail map[string]int) (pieces, gone []string, drop bool) {
+	lo := sort.Search(len(d.units), func(k int) bool { return d.units[k].Start >= a })
+	hi := lo
+	for hi < len(d.units) && d.units[hi].Start < b {
+		hi++
 	}
-	var parts []string
+	inside := d.units[lo:hi]
+	here := map[string]int{}
+	for _, u := range inside {
+		here[u.Text]++
+	}
+	drop = true
+	for t, n := range here {
+		if n >= avail[t] {
+			drop = false
+			break
+		}
+	}
+	if drop {
+		for _, u := range inside {
+			gone = append(gone, u.Text)
+		}
+		return nil, gone, true
+	}
+	// Walk the merged protected ranges; a range may go when each unit in
+	// it keeps a copy outside what this candidate removes.
+	removed := map[string]int{}
+	k := 0
 	for _, r := range d.prot {
 		if r.end <= a {
 			continue
@@ -355,55 +409,148 @@ func reduceToUnits(d *doc, a, b int) (string, bool) {
 		if r.start >= b {
 			break
 		}
-		if r.start < a || r.end > b {
-			return "", false
+		var us []string
+		for k < len(inside) && inside[k].Start < r.end {
+			us = append(us, inside[k].Text)
+			k++
 		}
-		parts = append(parts, d.text[r.start:r.end])
-	}
-	if len(parts) == 0 {
-		return "", false
-	}
-	return strings.Join(parts, " … "), true
-}
-
-// structured: a block with several lines that look like list items, chat
-// turns or options; or an example with a header.
-func structured(d *doc, b block) bool {
-	if b.keyStart != b.start {
-		return true
-	}
-	if b.lastLine == b.firstLine {
-		return false
-	}
-	for li := b.firstLine; li <= b.lastLine; li++ {
-		l := strings.TrimSpace(d.lineText(li))
-		if l == "" {
+		ok := true
+		for _, t := range us {
+			if removed[t]+1 >= avail[t] {
+				ok = false
+				break
+			}
+		}
+		// Count every occurrence in the range, a unit repeated inside it
+		// included, before committing.
+		if ok {
+			cnt := map[string]int{}
+			for _, t := range us {
+				cnt[t]++
+			}
+			for t, n := range cnt {
+				if removed[t]+n >= avail[t] {
+					ok = false
+					break
+				}
+			}
+		}
+		if !ok {
+			pieces = append(pieces, d.text[r.start:r.end])
 			continue
 		}
-		if strings.HasPrefix(l, "- ") || strings.HasPrefix(l, "* ") || strings.HasPrefix(l, "• ") {
-			return true
+		for _, t := range us {
+			removed[t]++
+			gone = append(gone, t)
 		}
-		if len(l) >= 2 && (l[1] == '.' || l[1] == ')') && (l[0] >= 'A' && l[0] <= 'Z' || l[0] >= '0' && l[0] <= '9') {
-			return true
+	}
+	return pieces, gone, false
+}
+
+// straddlesProt reports whether a protected range crosses a or b.
+func (d *doc) straddlesProt(a, b int) bool {
+	for _, r := range d.prot {
+		if r.start >= b {
+			return false
 		}
-		if k := strings.IndexByte(l, ':'); k > 0 && k < 20 && !strings.Contains(l[:k], " ") {
+		if r.start < a && r.end > a || r.start < b && r.end > b {
 			return true
 		}
 	}
 	return false
 }
 
+func isSpaceByte(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }
+
+// multipleChoice: a question followed by lettered options ("A. …",
+// "(b) …"): its options only make sense together.
+func multipleChoice(d *doc, b block) bool {
+	n := 0
+	for li := b.firstLine; li <= b.lastLine; li++ {
+		l := strings.TrimSpace(d.lineText(li))
+		l = strings.TrimPrefix(l, "(")
+		if len(l) >= 2 && (l[1] == '.' || l[1] == ')') && (l[0] >= 'A' && l[0] <= 'H' || l[0] >= 'a' && l[0] <= 'h') {
+			n++
+		}
+	}
+	return n >= 2
+}
+
+// itemized: a block whose lines are items that stand on their own — list
+// items, chat turns, "Key: value" fields — so budget mode may drop some of
+// them. A block of one line is a sentence run instead.
+func itemized(d *doc, b block) bool {
+	if b.lastLine == b.firstLine {
+		return false
+	}
+	for li := b.firstLine; li <= b.lastLine; li++ {
+		l := d.lineText(li)
+		if itemStart(strings.TrimSpace(l)) || headerField(l[d.lines[li].indent:]) {
+			return true
+		}
+	}
+	return false
+}
+
+// itemStart recognises a line that opens a list item or a labelled line.
+func itemStart(l string) bool {
+	if strings.HasPrefix(l, "- ") || strings.HasPrefix(l, "* ") || strings.HasPrefix(l, "• ") {
+		return true
+	}
+	if len(l) >= 2 && (l[1] == '.' || l[1] == ')') && (l[0] >= 'A' && l[0] <= 'Z' || l[0] >= '0' && l[0] <= '9') {
+		return true
+	}
+	k := strings.IndexByte(l, ':')
+	return k > 0 && k < 20 && !strings.Contains(l[:k], " ")
+}
+
+// items splits an itemized block into items: a line and the lines after
+// it that are indented deeper (a folded header, a wrapped list item) or
+// that open no item of their own (a wrapped line). Each range includes
+// its line break.
+func (d *doc) items(b block) []rng {
+	var out []rng
+	start, ind := -1, 0
+	for li := b.firstLine; li <= b.lastLine; li++ {
+		l := d.lines[li]
+		t := d.lineText(li)
+		opens := itemStart(strings.TrimSpace(t)) || headerField(t[l.indent:])
+		if start >= 0 && (l.indent > ind || !opens) {
+			continue
+		}
+		if start >= 0 {
+			out = append(out, rng{start, l.start})
+		}
+		start, ind = l.start, l.indent
+	}
+	return append(out, rng{start, d.lines[b.lastLine].end})
+}
+
 // sentences splits s[a:b] into sentence ranges that each include the
-// whitespace after them (so removing one leaves single spacing), and
-// treats each line as ending a sentence.
-func sentences(s string, a, b int) []rng {
+// whitespace after them (so removing one leaves single spacing). A line
+// break ends a sentence unless the text is hard-wrapped there (the line
+// ends without punctuation and the next one goes on in lower case).
+// Protected ranges are never split.
+func (d *doc) sentences(a, b int) []rng {
+	s := d.text
 	var out []rng
 	start := a
+	pi := sort.Search(len(d.prot), func(k int) bool { return d.prot[k].end > a })
 	for i := a; i < b; i++ {
+		for pi < len(d.prot) && d.prot[pi].end <= i {
+			pi++
+		}
+		if pi < len(d.prot) && d.prot[pi].start <= i {
+			i = d.prot[pi].end - 1
+			continue
+		}
 		c := s[i]
 		end := -1
 		switch {
 		case c == '\n':
+			if wrapped(s, start, i, b) {
+				continue
+			}
 			end = i + 1
 		case (c == '.' || c == '!' || c == '?') && i+1 < b && s[i+1] == ' ':
 			// Not after a single capital ("J. Smith") or a number ("3. ").
@@ -425,6 +572,24 @@ func sentences(s string, a, b int) []rng {
 		out = append(out, rng{start, b})
 	}
 	return out
+}
+
+// wrapped reports whether the line break at s[i] only wraps a sentence:
+// the line does not end with sentence punctuation and the next line
+// continues in lower case.
+func wrapped(s string, start, i, b int) bool {
+	if i+1 >= b || i == start {
+		return false
+	}
+	switch s[i-1] {
+	case '.', '!', '?', ':', ';':
+		return false
+	}
+	j := i + 1
+	for j < b && (s[j] == ' ' || s[j] == '\t') {
+		j++
+	}
+	return j < b && s[j] >= 'a' && s[j] <= 'z'
 }
 
 func questionText(d *doc, q rng, ok bool) string {

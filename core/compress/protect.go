@@ -165,7 +165,10 @@ func scanLine(s string, start, end int, add func(string, int, int)) {
 				i += j + 2
 				continue
 			}
-		case c == '"':
+		case c == '"' && i+1 < end && s[i+1] != ' ':
+			// An opening quote is followed by the quoted text; a quote
+			// followed by a space closes an earlier string (`a="x" b="y"`
+			// must not yield the unit `" b="`).
 			if j := closeQuote(s, i+1, end, '"'); j > 0 {
 				add(UnitQuoted, i, j)
 				scanInner(s, i+1, j-1, add)

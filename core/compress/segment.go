@@ -150,8 +150,9 @@ func (d *doc) classify() {
 		_ = i
 	}
 	d.findJSON()
+	folded := d.foldedHeaders()
 	for i, l := range d.lines {
-		if l.kind != kindProse {
+		if l.kind != kindProse || folded[i] {
 			continue
 		}
 		extra := d.text[l.start+len(d.base) : l.start+l.indent]
@@ -160,6 +161,74 @@ func (d *doc) classify() {
 		}
 	}
 	d.indentedProse()
+}
+
+// foldedHeaders marks the indented continuation lines of header blocks
+// (RFC 5322 mail headers, HTTP headers): a paragraph that opens with a
+// "Name: value" field, holds at least two of them, and whose other lines
+// are all indented. Folding indents a long field value, which would
+// otherwise read as indented code ("for <a@b.org>; Thu, 22 Aug 2002"), and
+// freeze the most repetitive part of a pasted e-mail. A single "Output:"
+// label above an indented snippet is not a header block.
+func (d *doc) foldedHeaders() []bool {
+	var out []bool
+	for i := 0; i < len(d.lines); {
+		if d.lines[i].kind != kindProse || d.lines[i].indent > len(d.base) || !headerField(d.lineText(i)[d.lines[i].indent:]) {
+			i++
+			continue
+		}
+		fields, j := 0, i
+		ok := true
+		for ; j < len(d.lines) && d.lines[j].kind == kindProse; j++ {
+			t := d.lineText(j)
+			if d.lines[j].indent > len(d.base) {
+				// A folded value may end with ";" before its next
+				// parameter; anything else code-like is code.
+				if codeLike(strings.TrimSuffix(strings.TrimSpace(t), ";")) {
+					ok = false
+					break
+				}
+				continue
+			}
+			if !headerField(t[d.lines[j].indent:]) {
+				ok = false
+				break
+			}
+			fields++
+		}
+		if ok && fields >= 2 {
+			if out == nil {
+				out = make([]bool, len(d.lines))
+			}
+			for k := i; k < j; k++ {
+				out[k] = d.lines[k].indent > len(d.base)
+			}
+		}
+		i = max(j, i+1)
+	}
+	if out == nil {
+		return make([]bool, len(d.lines))
+	}
+	return out
+}
+
+// headerField recognises "Name: value" with an RFC 5322 field name (no
+// spaces), or the mbox "From " separator line that precedes mail headers.
+func headerField(l string) bool {
+	if strings.HasPrefix(l, "From ") {
+		return true
+	}
+	k := strings.IndexByte(l, ':')
+	if k <= 0 || k > 40 || (k+1 < len(l) && l[k+1] != ' ' && l[k+1] != '\t') {
+		return false
+	}
+	for i := 0; i < k; i++ {
+		c := l[i]
+		if !(isASCIIAlnum(c) || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // indentedProse turns indented blocks that hold no code back into prose. A
@@ -227,7 +296,13 @@ func codeLike(t string) bool {
 			return true
 		}
 	}
-	for _, p := range []string{"{", "}", ";", " = ", "==", "=>", "->", "()", "):", "[]", ":=", "&&", "||"} {
+	// A semicolon ends statements and declarations at the end of a line;
+	// inside a line it is usually prose punctuation ("see below; then").
+	// Likewise "):" ends a Python or Go header line, not "Links (4): text".
+	if strings.HasSuffix(t, ";") || strings.HasSuffix(t, "):") {
+		return true
+	}
+	for _, p := range []string{"{", "}", " = ", "==", "=>", "->", "()", "[]", ":=", "&&", "||"} {
 		if strings.Contains(t, p) {
 			return true
 		}

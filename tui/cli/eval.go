@@ -148,29 +148,18 @@ func evalRoute(ctx context.Context, d Deps, s IO, args []string) error {
 	if len(data) == 0 {
 		return usagef("want --data FILE...")
 	}
-	var rows []route.Labelled
-	for _, name := range data {
-		raw, err := s.readInput(name, 256<<20)
-		if err != nil {
-			return err
-		}
-		part, err := route.ParseCSV(bytes.NewReader(raw), route.CSVOptions{Weak: *weakCol, Strong: *strongCol, Group: name})
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		rows = append(rows, part...)
+	opt := func(name string) route.CSVOptions {
+		return route.CSVOptions{Weak: *weakCol, Strong: *strongCol, Group: name}
 	}
-	var trainRows []route.Example
-	for _, name := range train {
-		raw, err := s.readInput(name, 256<<20)
-		if err != nil {
-			return err
-		}
-		ex, err := route.ParseExamplesCSV(bytes.NewReader(raw), route.CSVOptions{Weak: *weakCol, Strong: *strongCol, Group: name})
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		trainRows = append(trainRows, ex...)
+	rows, err := readCSVs(s, data, func(r io.Reader, name string) ([]route.Labelled, error) { return route.ParseCSV(r, opt(name)) })
+	if err != nil {
+		return err
+	}
+	trainRows, err := readCSVs(s, train, func(r io.Reader, name string) ([]route.Example, error) {
+		return route.ParseExamplesCSV(r, opt(name))
+	})
+	if err != nil {
+		return err
 	}
 	r, err := d.EvalRouter(ctx, trainRows)
 	if err != nil {
@@ -231,4 +220,22 @@ func expandLists(args []string, names ...string) []string {
 		out = append(out, a)
 	}
 	return out
+}
+
+// readCSVs parses each named file (or "-" for stdin) and concatenates the
+// rows; an error names the file.
+func readCSVs[T any](s IO, names []string, parse func(r io.Reader, name string) ([]T, error)) ([]T, error) {
+	var all []T
+	for _, name := range names {
+		raw, err := s.readInput(name, 256<<20)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := parse(bytes.NewReader(raw), name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		all = append(all, rows...)
+	}
+	return all, nil
 }

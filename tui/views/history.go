@@ -148,9 +148,10 @@ func (v *History) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, v.cheap) && ok:
 		return v.setLabel(it.ID, history.WeakOK)
 	case key.Matches(msg, v.balanced) && ok:
-		// The middle tier of the default configuration; a label naming a
-		// tier the config no longer has is left out of the learned signal
-		// with a warning, never an error.
+		// The middle tier of the default configuration. Labelling refuses
+		// a tier the config does not have (the error is shown here); a
+		// label that outlives a renamed tier is left out of the learned
+		// signal with a warning.
 		return v.setLabel(it.ID, history.TierLabel(route.TierBalanced))
 	case key.Matches(msg, v.strong) && ok:
 		return v.setLabel(it.ID, history.StrongNeeded)

@@ -130,3 +130,31 @@ func BenchmarkRescore15000(b *testing.B) {
 	}
 	reportCPU(b, start)
 }
+
+// BenchmarkNewLearned measures building the learned signal from vectors
+// that are already embedded (the start-up path with labelled history):
+// the vote's calibration, one held-out vote per sampled example, is most of
+// it. 228 dimensions, as the local GloVe embedder.
+func BenchmarkNewLearned(b *testing.B) {
+	for _, n := range []int{1000, 8000} {
+		b.Run(fmt.Sprintf("%d", n), func(b *testing.B) {
+			emb := trigramEmbedder{dim: 228}
+			ex := make([]Example, n)
+			texts := make([]string, n)
+			for i := range ex {
+				texts[i] = fmt.Sprintf("labelled prompt %d about topic %d with detail %d", i, i%37, i%11)
+				ex[i] = Example{Prompt: texts[i], StrongNeeded: i%3 == 0, WeakBetter: i%7 == 0, Group: fmt.Sprint(i % 20)}
+			}
+			vecs, _ := emb.Embed(context.Background(), texts)
+			cfg := DefaultConfig().Learned
+			b.ResetTimer()
+			start := cpuTime()
+			for i := 0; i < b.N; i++ {
+				if _, err := NewLearnedFromVectors(emb, ex, vecs, cfg); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportCPU(b, start)
+		})
+	}
+}

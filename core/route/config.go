@@ -37,7 +37,8 @@ type TierConfig struct {
 
 // SignalWeights are the weights of the built-in signals. Each signal's value
 // is in [0, 1]; its contribution to the score is value × weight (the learned
-// signal contributes (vote − prior) × weight, so it can lower the score).
+// signal contributes (vote − prior) × reliability × weight, so it can lower
+// the score; see Learned.Reliability).
 type SignalWeights struct {
 	Tokens    float64 `toml:"tokens"`    // prompt length, log-scaled, saturating at 4,096 tokens
 	Code      float64 `toml:"code"`      // code fences, code-like lines, programming keywords

@@ -32,7 +32,7 @@ func (r *Router) FitWeights(p *Prepared, passes int) (SignalWeights, float64, er
 		sc := r.sc.rules.lex.scan(d.Prompt, r.sc.rules.keywords)
 		r.sc.rules.match(d.Prompt, &sc, func(_ int, cr *compiledRule) { ruleDelta[i] += cr.Weight })
 		if v := p.votes[i]; v.ok {
-			learned[i] = v.value - v.prior
+			learned[i] = v.delta()
 		}
 	}
 	w := r.cfg.Signals

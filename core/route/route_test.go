@@ -3,6 +3,7 @@ package route
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -550,5 +551,79 @@ func TestGroupExcludedFromOwnVote(t *testing.T) {
 	}
 	if p.votes[1].value <= p.votes[1].prior {
 		t.Errorf("ungrouped prompt should see group A's strong votes: %+v", p.votes[1])
+	}
+}
+
+// calibrationSet builds 8 groups of 10 prompts; each group has its own
+// vocabulary and one label for all its prompts, alternating between groups.
+// Within a group the label is perfectly predictable; from other groups it
+// is not (their topics say nothing about it).
+func calibrationSet(grouped bool) []Example {
+	topics := []string{"volcano magma eruption", "violin sonata concerto", "tax deduction invoice", "orbit satellite launch",
+		"sourdough yeast oven", "glacier moraine ice", "chess opening gambit", "tide harbor sailboat"}
+	var ex []Example
+	for g, topic := range topics {
+		for i := 0; i < 10; i++ {
+			e := Example{Prompt: fmt.Sprintf("%s question %c%c", topic, 'a'+i, 'k'+g), StrongNeeded: g%2 == 0, WeakBetter: g%2 == 1}
+			if grouped {
+				e.Group = fmt.Sprint("group ", g)
+			}
+			ex = append(ex, e)
+		}
+	}
+	return ex
+}
+
+func TestLearnedCalibration(t *testing.T) {
+	ctx := context.Background()
+	emb := trigramEmbedder{dim: 256}
+	cfg := LearnedConfig{K: 8, Smoothing: 2}
+	// Without groups, each prompt's neighbours share its topic and label:
+	// held-out votes predict the labels and the vote is trusted.
+	flat, err := NewLearned(ctx, emb, calibrationSet(false), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if flat.Reliability() < 0.5 {
+		t.Errorf("labels that predict held-out prompts: reliability %.2f (%s), want ≥ 0.5", flat.Reliability(), flat.Calibration())
+	}
+	// With groups, a prompt is voted on by other groups only, whose topics
+	// say nothing about its label: the vote must not count.
+	grouped, err := NewLearned(ctx, emb, calibrationSet(true), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if grouped.Reliability() > 0.1 {
+		t.Errorf("labels that do not transfer across groups: reliability %.2f (%s), want ≈ 0", grouped.Reliability(), grouped.Calibration())
+	}
+	t.Logf("flat: %s; grouped: %s", flat.Calibration(), grouped.Calibration())
+	// The reliability scales the contribution, and the explanation says so.
+	r := newRouter(t, DefaultConfig())
+	for _, c := range []struct {
+		l    *Learned
+		zero bool
+	}{{flat, false}, {grouped, true}} {
+		d, err := r.WithLearned(c.l).Route(ctx, Request{Prompt: "volcano magma eruption question"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lc, ok := contribution(d, "signal:learned")
+		if !ok || !strings.Contains(lc.Detail, "reliability") {
+			t.Fatalf("learned contribution %+v does not explain the reliability", lc)
+		}
+		if want := (lc.Value - c.l.Prior()) * c.l.Reliability() * lc.Weight; math.Abs(lc.Delta-want) > 1e-9 {
+			t.Errorf("delta %.4f, want (vote − prior) × reliability × weight = %.4f", lc.Delta, want)
+		}
+		if c.zero != (lc.Delta == 0) {
+			t.Errorf("reliability %.2f: delta %.4f", c.l.Reliability(), lc.Delta)
+		}
+	}
+	// Below the calibration minimum the vote counts in full.
+	few, err := NewLearned(ctx, emb, calibrationSet(true)[:minCalibration-1], cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if few.Reliability() != 1 || !strings.Contains(few.Calibration(), "uncalibrated") {
+		t.Errorf("%d examples: reliability %.2f (%s), want 1, uncalibrated", few.Len(), few.Reliability(), few.Calibration())
 	}
 }

@@ -26,8 +26,13 @@ type vote struct {
 	ok     bool
 	value  float64 // similarity-weighted share of "strong needed" neighbours, smoothed
 	prior  float64 // share of "strong needed" among all examples
+	scale  float64 // the learned signal's reliability (Learned.Reliability)
 	detail string
 }
+
+// delta is the vote's departure from the prior, scaled by the learned
+// signal's reliability: what the signal weight multiplies.
+func (v vote) delta() float64 { return (v.value - v.prior) * v.scale }
 
 // scorer turns a prompt into a raw score. Raw scores are not clamped, so
 // evaluation can rank prompts that the clamped score would tie at 0 or 1.
@@ -99,7 +104,7 @@ func (s *scorer) score(text string, tokens, turns int, v vote, explain bool) sco
 		}
 	}
 	if v.ok {
-		d := (v.value - v.prior) * s.w.Learned
+		d := v.delta() * s.w.Learned
 		out.raw += d
 		if explain {
 			out.contribs = append(out.contribs, Contribution{

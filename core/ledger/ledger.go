@@ -27,6 +27,11 @@ const (
 	StatusPending Status = "pending"
 )
 
+// TagSummarize tags the record of a summarizer call made before a send
+// (core/send): a model call of its own, with its own model, tokens and
+// cost, that is not a request. Reports count it as a helper call.
+const TagSummarize = "summarize"
+
 // Record is one send, hit or miss. Money is integer nano-dollars and token
 // counts are integers; floats appear only in rendered output.
 type Record struct {

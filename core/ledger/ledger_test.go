@@ -106,6 +106,32 @@ func TestReport(t *testing.T) {
 	}
 }
 
+// A summarizer call is money spent but not a request: it counts as a
+// helper call, its cost and tokens count, its failure is not a failed
+// request, and the hit rate is unchanged.
+func TestReportSummarizerCalls(t *testing.T) {
+	recs := append(sample(),
+		Record{Time: t0, Tag: TagSummarize, Model: "gpt-4o-mini", CacheOutcome: "miss", PromptTokens: 700, CompletionTokens: 150,
+			ProjectedNanos: 300, ActualNanos: 250, Status: StatusOK, Saved: Saved{Compression: -250}},
+		Record{Time: t0, Tag: TagSummarize, Model: "gpt-4o-mini", CacheOutcome: "miss", Status: StatusError, Error: "server error (500)"})
+	b := NewBuilder(nil)
+	for _, r := range recs {
+		b.Add(r)
+	}
+	rep := b.Report()
+	tt := rep.Totals
+	if tt.Requests != 5 || tt.HelperCalls != 2 || tt.Calls != 2 || tt.Failures != 1 || math.Abs(tt.HitRate-1.0/3) > 1e-12 {
+		t.Fatalf("counts %+v", tt)
+	}
+	if tt.Actual.Nanos != 2250 || tt.Savings.Nanos != 57750 || tt.PromptTokens != 852 {
+		t.Errorf("money and tokens %+v", tt)
+	}
+	var buf bytes.Buffer
+	if err := rep.WriteText(&buf); err != nil || !strings.Contains(buf.String(), "2 summarizer calls") {
+		t.Errorf("text report (%v):\n%s", err, buf.String())
+	}
+}
+
 func TestReportText(t *testing.T) {
 	var buf bytes.Buffer
 	if err := (Report{}).WriteText(&buf); err != nil || !strings.Contains(buf.String(), "ledger is empty") {

@@ -22,7 +22,11 @@ func amount(n money.Nanos) Amount { return Amount{Nanos: n, USD: n.USD()} }
 
 // Totals aggregates a set of records.
 type Totals struct {
-	Requests         int64   `json:"requests"`  // every record: hits, calls, failures, refusals
+	Requests         int64   `json:"requests"`  // every request record: hits, calls, failures, refusals
+	// HelperCalls are model calls made to prepare a request (summaries,
+	// TagSummarize): their cost and tokens count, but they are not
+	// requests, calls or failures and do not dilute the hit rate.
+	HelperCalls int64 `json:"helper_calls"`
 	Calls            int64   `json:"calls"`     // successful model calls
 	Hits             int64   `json:"hits"`      // answered from the cache
 	Failures         int64   `json:"failures"`  // model calls that failed
@@ -152,8 +156,17 @@ func get(m map[string]*Totals, k string) *Totals {
 }
 
 func (t *Totals) add(r Record) {
-	t.Requests++
 	switch {
+	case r.Tag == TagSummarize:
+		t.HelperCalls++
+		if r.Status != StatusOK {
+			return
+		}
+	default:
+		t.Requests++
+	}
+	switch {
+	case r.Tag == TagSummarize: // counted above; its money below
 	case r.Status == StatusRefused:
 		t.Refusals++
 		return
@@ -290,6 +303,9 @@ func (r Report) WriteText(w io.Writer) error {
 	ew.printf("Ledger %s → %s (%s)\n", r.From.In(zone).Format(time.DateTime), r.To.In(zone).Format(time.DateTime), zone)
 	ew.printf("  requests  %d  (calls %d, cache hits %d, failed %d, refused by budget %d)\n",
 		t.Requests, t.Calls, t.Hits, t.Failures, t.Refusals)
+	if t.HelperCalls > 0 {
+		ew.printf("  helpers   %d summarizer calls (their cost is in the totals below)\n", t.HelperCalls)
+	}
 	if t.Simulated > 0 {
 		ew.printf("  simulated %d of the answers came from the simulated provider (no real spend)\n", t.Simulated)
 	}

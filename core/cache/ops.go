@@ -115,7 +115,7 @@ func (c *Cache) Put(ctx context.Context, req Request, response string, meta Meta
 		c.remove(old) // the store replaced it under another id
 	}
 	se.ID = id
-	c.add(se)
+	c.scopes[c.add(se).fp].gen++
 	if err := c.shrinkLocked(ctx, now, id); err != nil {
 		return id, fmt.Errorf("cache put: %w", err)
 	}
@@ -178,6 +178,9 @@ func (c *Cache) Pin(ctx context.Context, id int64, pinned bool) error {
 		return fmt.Errorf("pin %d: %w", id, err)
 	}
 	e.pinned = pinned
+	sc := c.scopes[e.fp] // pinned entries never expire: lookups may change
+	sc.gen++
+	sc.shape++
 	if pinned {
 		c.pinned++
 		c.lru.Remove(e.lruElem)
@@ -508,6 +511,8 @@ func (c *Cache) Reembed(ctx context.Context) (int, error) {
 			}
 			e.embedder = c.emb.ID()
 			sc.stale--
+			sc.gen++
+			sc.shape++ // an old entry joins the index: not an addition Stamp can check
 			done++
 		}
 		c.kickBuilderLocked()

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"cmp"
 	"container/list"
 	"context"
 	"errors"
@@ -95,6 +96,10 @@ type scopeState struct {
 	index *vindex.Index // vectors of the current embedder
 	n     int           // entries in this scope
 	stale int           // entries without a current-embedder vector
+	// gen counts the changes a lookup of this scope could see (entries
+	// added, removed or pinned, index building); shape counts those of
+	// them that are not an entry added. See Stamp.
+	gen, shape uint64
 }
 
 // New makes a cache. Call Start (background) or Load (blocking) before
@@ -223,25 +228,15 @@ func (c *Cache) load(ctx context.Context) error {
 	fresh := &Cache{cfg: c.cfg, emb: c.emb, now: c.now}
 	fresh.reset()
 	loaded, err := fresh.readStore(ctx, c.store)
+	if err == nil {
+		fresh.linkLoaded(loaded)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	defer close(c.loadDone)
 	if err != nil {
 		c.loadErr = fmt.Errorf("load cache entries: %w", err)
 		return c.loadErr
-	}
-	// Rebuild the recency lists in order (Load's order is arbitrary).
-	slices.SortFunc(loaded, func(a, b *entry) int { return a.lastUsed.Compare(b.lastUsed) })
-	for _, e := range loaded {
-		if e.lruElem != nil {
-			fresh.lru.MoveToFront(e.lruElem)
-		}
-	}
-	slices.SortFunc(loaded, func(a, b *entry) int { return a.created.Compare(b.created) })
-	for _, e := range loaded {
-		if e.ageElem != nil {
-			fresh.byAge.MoveToBack(e.ageElem)
-		}
 	}
 	c.entries, c.byKey, c.scopes = fresh.entries, fresh.byKey, fresh.scopes
 	c.lru, c.byAge, c.pinned = fresh.lru, fresh.byAge, fresh.pinned
@@ -250,22 +245,68 @@ func (c *Cache) load(ctx context.Context) error {
 	return nil
 }
 
+// linkLoaded puts loaded entries (unpinned ones) on the recency lists in
+// order — Load's order is arbitrary — and drops scopes that a size hint
+// announced but no entry filled (deleted while loading).
+func (c *Cache) linkLoaded(loaded []*entry) {
+	// Sorting (time, entry) pairs keeps the comparisons in one array
+	// instead of chasing 100,000 entry pointers per pass.
+	type timed struct {
+		t int64
+		e *entry
+	}
+	byTime := make([]timed, 0, len(loaded))
+	for _, e := range loaded {
+		if !e.pinned {
+			byTime = append(byTime, timed{e.lastUsed.UnixNano(), e})
+		}
+	}
+	byT := func(a, b timed) int { return cmp.Compare(a.t, b.t) }
+	slices.SortFunc(byTime, byT)
+	for _, s := range byTime {
+		s.e.lruElem = c.lru.PushFront(s.e) // front = most recent
+	}
+	for i := range byTime {
+		byTime[i].t = byTime[i].e.created.UnixNano()
+	}
+	slices.SortFunc(byTime, byT)
+	for _, s := range byTime {
+		s.e.ageElem = c.byAge.PushBack(s.e) // front = oldest
+	}
+	for fp, sc := range c.scopes {
+		if sc.n == 0 {
+			delete(c.scopes, fp)
+		}
+	}
+}
+
 // add puts a stored entry into memory (caller holds the write lock or owns
 // c exclusively). Vectors of another embedder are dropped: they are never
 // compared, and the entry serves exact hits only until Reembed.
 func (c *Cache) add(se Entry) *entry {
+	e := c.insert(&se, c.fingerprint(se.Scope))
+	if !e.pinned {
+		e.lruElem = c.lru.PushFront(e)
+		e.ageElem = c.byAge.PushBack(e)
+	}
+	return e
+}
+
+// insert is add without the recency lists, for a scope fingerprinted as
+// fp. load links its entries once all are read.
+func (c *Cache) insert(se *Entry, fp string) *entry {
 	e := &entry{
-		id: se.ID, key: se.Key, fp: c.fingerprint(se.Scope),
+		id: se.ID, key: se.Key, fp: fp,
 		scope: se.Scope, prompt: se.Prompt, created: se.CreatedAt, lastUsed: se.LastUsed,
 		hits: se.Hits, pinned: se.Pinned, meta: se.Meta,
 	}
 	if e.lastUsed.IsZero() {
 		e.lastUsed = e.created
 	}
-	sc := c.scopes[e.fp]
+	sc := c.scopes[fp]
 	if sc == nil {
-		sc = &scopeState{scope: se.Scope, index: vindex.New(c.emb.Dim(), vindex.Options{SwitchOver: c.cfg.IndexSwitchOver})}
-		c.scopes[e.fp] = sc
+		sc = c.newScope(se.Scope)
+		c.scopes[fp] = sc
 	}
 	sc.n++
 	e.embedder = se.Embedder
@@ -284,11 +325,12 @@ func (c *Cache) add(se Entry) *entry {
 	c.byKey[e.key] = e.id
 	if e.pinned {
 		c.pinned++
-	} else {
-		e.lruElem = c.lru.PushFront(e)
-		e.ageElem = c.byAge.PushBack(e)
 	}
 	return e
+}
+
+func (c *Cache) newScope(s Scope) *scopeState {
+	return &scopeState{scope: s, index: vindex.New(c.emb.Dim(), vindex.Options{SwitchOver: c.cfg.IndexSwitchOver})}
 }
 
 // remove drops an entry from memory (caller holds the write lock).
@@ -314,6 +356,8 @@ func (c *Cache) remove(id int64) {
 	if sc == nil {
 		return
 	}
+	sc.gen++
+	sc.shape++
 	sc.n--
 	if !sc.index.Remove(id) {
 		sc.stale--
@@ -398,6 +442,7 @@ func (c *Cache) buildLoop() {
 			return
 		}
 		pending.index.BuildStep(buildBatch)
+		pending.gen++ // the index may have switched from scan to graph
 		c.mu.Unlock()
 	}
 }
@@ -443,7 +488,7 @@ func (c *Cache) bypass(r Request) (Result, bool) {
 // answer. It changes nothing (no hit count, no recency): the planner calls
 // it on every keystroke. On a hit Response holds the cached text.
 func (c *Cache) Lookup(ctx context.Context, req Request) (Result, error) {
-	return c.lookup(ctx, req, true)
+	return c.lookup(ctx, req, true, nil)
 }
 
 // LookupOutcome is Lookup for callers that need the outcome only, such as
@@ -456,7 +501,7 @@ func (c *Cache) Lookup(ctx context.Context, req Request) (Result, error) {
 // and Neighbors is empty. Other scopes can never serve a request, so the
 // outcome cannot differ (TestLookupOutcomeMatchesLookup checks it).
 func (c *Cache) LookupOutcome(ctx context.Context, req Request) (Result, error) {
-	return c.lookup(ctx, req, false)
+	return c.lookup(ctx, req, false, nil)
 }
 
 // OutcomeOnly adapts a Cache so that its Lookup is LookupOutcome: a
@@ -469,18 +514,30 @@ func (o OutcomeOnly) Lookup(ctx context.Context, req Request) (Result, error) {
 	return o.LookupOutcome(ctx, req)
 }
 
-func (c *Cache) lookup(ctx context.Context, req Request, explain bool) (Result, error) {
+// lookup is Lookup (explain) or LookupOutcome. With st it also records
+// what the result depends on (LookupStamped).
+func (c *Cache) lookup(ctx context.Context, req Request, explain bool, st *Stamp) (Result, error) {
 	res, done := c.bypass(req)
 	if done {
+		if st != nil {
+			st.static = true // config and request alone decided
+		}
 		return res, nil
 	}
 	key := ExactKey(req)
 	now := c.now()
+	fp := ""
+	if st != nil {
+		fp = Fingerprint(req.Scope)
+	}
 
 	c.mu.RLock()
 	if !c.loaded {
 		c.mu.RUnlock()
 		return c.lookupLoading(ctx, req, key, res, now)
+	}
+	if st != nil {
+		st.record(c, fp, key, now)
 	}
 	var expiredExact string
 	if id, ok := c.byKey[key]; ok {
@@ -508,7 +565,10 @@ func (c *Cache) lookup(ctx context.Context, req Request, explain bool) (Result, 
 	q := Text{Prompt: req.Prompt, Vector: vecs[0]}
 
 	c.mu.RLock()
-	res = c.semantic(req, q, res, now, expiredExact, explain)
+	if st != nil {
+		st.recheck(c, q.Vector)
+	}
+	res = c.semantic(req, q, res, now, expiredExact, explain, st)
 	c.mu.RUnlock()
 	if res.Outcome == SemanticHit {
 		return c.withResponse(ctx, res)
@@ -567,14 +627,20 @@ type scored struct {
 
 // semantic runs the semantic lookup under the read lock. Without explain,
 // a miss neither searches other scopes nor lists neighbours.
-func (c *Cache) semantic(req Request, q Text, res Result, now time.Time, expiredExact string, explain bool) Result {
+func (c *Cache) semantic(req Request, q Text, res Result, now time.Time, expiredExact string, explain bool, st *Stamp) Result {
 	res.Embedder = c.emb.ID()
 	fp := Fingerprint(req.Scope)
 	sc := c.scopes[fp]
 	var in []scored
 	if sc != nil {
 		res.Index = sc.index.Mode()
-		in = c.judgeScope(sc, q, candidatesPerLookup, now)
+		hits, err := sc.index.Search(q.Vector, candidatesPerLookup, 0)
+		if err == nil { // a dimension mismatch cannot happen: New checked Dim and Lookup the vector
+			in = c.judgeHits(sc, q, hits, now)
+		}
+		if st != nil {
+			st.searched(res.Index, hits)
+		}
 	} else {
 		res.Index = "empty"
 	}
@@ -648,6 +714,11 @@ func (c *Cache) judgeScope(sc *scopeState, q Text, k int, now time.Time) []score
 	if err != nil {
 		return nil // dimension mismatch cannot happen: New checked Dim and Lookup the vector
 	}
+	return c.judgeHits(sc, q, hits, now)
+}
+
+// judgeHits judges the index's hits for q.
+func (c *Cache) judgeHits(sc *scopeState, q Text, hits []vindex.Hit, now time.Time) []scored {
 	out := make([]scored, 0, len(hits))
 	for _, h := range hits {
 		e := c.entries[h.ID]

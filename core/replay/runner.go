@@ -66,6 +66,12 @@ type Config struct {
 	Progress      func(Progress)
 	ProgressEvery int              // 0 = every 1% of the traffic
 	Now           func() time.Time // nil = time.Now; tests fix it
+
+	// Planners is how many goroutines plan requests ahead of their turn
+	// when the Planner is a Speculator (the report is the same either
+	// way): 0 = one per CPU up to 4, none on a single CPU; negative =
+	// none, each request is planned in its turn.
+	Planners int
 }
 
 // Validate names the offending field.
@@ -129,7 +135,14 @@ type Runner struct {
 	planner Planner
 	exec    Executor
 	cfg     Config
+
+	ahead, replanned int // plans made ahead by the last Run, and those made again in turn
 }
+
+// PlannedAhead reports how many plans the last Run made ahead of their
+// turn and how many of those it had to make again (the cache had changed
+// in their scope meanwhile).
+func (r *Runner) PlannedAhead() (ahead, replanned int) { return r.ahead, r.replanned }
 
 // NewRunner checks the configuration.
 func NewRunner(p Planner, e Executor, cfg Config) (*Runner, error) {
@@ -226,6 +239,11 @@ func (r *Runner) attribute(req Request, pl plan.Plan, res Result) (attribution, 
 // would have found, and the report is deterministic. Requests that fail to
 // plan or execute are counted by reason and the replay goes on; when ctx
 // ends Run returns the report so far and ctx's error.
+//
+// With a Speculator planner, requests are planned ahead on other
+// goroutines (Config.Planners) while earlier ones execute — planning is
+// most of the work, executing little — and a plan the cache has made
+// stale meanwhile is made again in turn, so the report is the same.
 func (r *Runner) Run(ctx context.Context, t *Traffic) (Report, error) {
 	rep := Report{Format: t.Format.String(), Skipped: t.Skipped}
 	for _, s := range t.Skips {
@@ -246,13 +264,37 @@ func (r *Runner) Run(ctx context.Context, t *Traffic) (Report, error) {
 		}
 	}
 	var runErr error
+	r.ahead, r.replanned = 0, 0
+	planOf := func(i int) (plan.Plan, error) {
+		req := &t.Requests[i]
+		return r.planner.Plan(ctx, req.Prompt, r.options(req))
+	}
+	if n := r.planners(); n > 0 && len(t.Requests) > 1 {
+		next, stop := r.planAhead(ctx, r.planner.(Speculator), t.Requests, n)
+		defer stop()
+		planOf = func(i int) (plan.Plan, error) {
+			p := next(i)
+			r.ahead++
+			if p.err == nil && p.still() {
+				return p.pl, nil
+			}
+			r.replanned++
+			req := &t.Requests[i]
+			return r.planner.Plan(ctx, req.Prompt, r.options(req))
+		}
+	}
 	for i := range t.Requests {
 		if err := ctx.Err(); err != nil {
 			runErr = err
 			break
 		}
 		req := &t.Requests[i]
-		a, stage, err := r.one(ctx, req)
+		pl, err := planOf(i)
+		var a attribution
+		stage := "plan"
+		if err == nil {
+			a, stage, err = r.one(ctx, req, pl)
+		}
 		prog.Done++
 		if err != nil {
 			if ctx.Err() != nil {
@@ -290,8 +332,8 @@ func (r *Runner) Run(ctx context.Context, t *Traffic) (Report, error) {
 	return rep, runErr
 }
 
-// one plans and executes one request; stage names where it failed.
-func (r *Runner) one(ctx context.Context, req *Request) (attribution, string, error) {
+// options are the plan options of req.
+func (r *Runner) options(req *Request) plan.Options {
 	opts := plan.Options{
 		Baseline:         req.Model,
 		CompletionTokens: req.CompletionTokens,
@@ -307,11 +349,12 @@ func (r *Runner) one(ctx context.Context, req *Request) (attribution, string, er
 	if req.System != "" {
 		opts.Scope.System = req.System
 	}
-	pl, err := r.planner.Plan(ctx, req.Prompt, opts)
-	if err != nil {
-		return attribution{}, "plan", err
-	}
-	res, err := r.exec.Execute(ctx, Call{Request: *req, Options: opts, Plan: pl})
+	return opts
+}
+
+// one executes one planned request; stage names where it failed.
+func (r *Runner) one(ctx context.Context, req *Request, pl plan.Plan) (attribution, string, error) {
+	res, err := r.exec.Execute(ctx, Call{Request: *req, Options: r.options(req), Plan: pl})
 	if err != nil {
 		return attribution{}, "execute", err
 	}

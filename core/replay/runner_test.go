@@ -42,8 +42,9 @@ func (k keyword) Route(_ context.Context, r route.Request) (route.Decision, erro
 
 // memCache is an exact-match cache the executor fills, like a real one.
 type memCache struct {
-	mu sync.Mutex
-	m  map[string]bool
+	mu   sync.Mutex
+	m    map[string]bool
+	puts int // changes so far, for planners that plan ahead
 }
 
 func key(prompt string, s cache.Scope) string { return s.Model + "\x00" + s.System + "\x00" + prompt }
@@ -83,6 +84,7 @@ func (e *exec) Execute(_ context.Context, c Call) (Result, error) {
 	s := c.Options.Scope
 	s.Model = p.Route.Model
 	e.c.m[key(req.Prompt, s)] = true
+	e.c.puts++
 	e.c.mu.Unlock()
 	return Result{Model: p.Route.Model, Actual: money.Nanos(p.Cost.OptimizedNanos) + 1}, nil
 }

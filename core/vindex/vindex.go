@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 )
 
@@ -167,6 +168,22 @@ func (ix *Index) Add(id int64, vec []float32) error {
 	return nil
 }
 
+// Grow makes room for n more vectors, so that loading a known number of
+// them (the cache at start-up) allocates each array once instead of
+// growing it, and copying it, dozens of times.
+func (ix *Index) Grow(n int) {
+	if n <= 0 {
+		return
+	}
+	ix.codes = slices.Grow(ix.codes, n*ix.dim)
+	ix.scales = slices.Grow(ix.scales, n)
+	ix.ids = slices.Grow(ix.ids, n)
+	ix.deleted = slices.Grow(ix.deleted, n)
+	if len(ix.slotOf) == 0 { // a map cannot grow in place; an empty one is remade
+		ix.slotOf = make(map[int64]uint32, n)
+	}
+}
+
 // AddQuantized stores a vector already in Quantize form (codes, scale),
 // as a store that persists it that way hands it over at start-up: no
 // float round trip.
@@ -282,17 +299,33 @@ func (ix *Index) Search(q []float32, k, ef int) ([]Hit, error) {
 // truth the graph's recall is measured against.
 func (ix *Index) Scan(q []float32, k int) []Hit {
 	h := make(minHeap, 0, k+1)
+	offer := func(slot uint32, sim float32) {
+		if len(h) < k {
+			h.push(cand{slot, sim})
+		} else if sim > h[0].sim {
+			h[0] = cand{slot, sim}
+			h.down(0)
+		}
+	}
+	// Live slots are scored four at a time (sim4) and offered in slot
+	// order, so the result is exactly that of scoring one by one.
+	var batch [4]uint32
+	nb := 0
 	for s := range ix.ids {
 		if ix.deleted[s] {
 			continue
 		}
-		sim := ix.sim(q, uint32(s))
-		if len(h) < k {
-			h.push(cand{uint32(s), sim})
-		} else if sim > h[0].sim {
-			h[0] = cand{uint32(s), sim}
-			h.down(0)
+		batch[nb] = uint32(s)
+		if nb++; nb == 4 {
+			sims := ix.sim4(q, &batch)
+			for i, slot := range batch {
+				offer(slot, sims[i])
+			}
+			nb = 0
 		}
+	}
+	for _, slot := range batch[:nb] {
+		offer(slot, ix.sim(q, slot))
 	}
 	return ix.hits(h, k)
 }
@@ -387,7 +420,12 @@ func quantize(dst []int8, v []float32) float32 {
 }
 
 func dequantize(c []int8, scale float32) []float32 {
-	out := make([]float32, len(c))
+	return dequantizeTo(make([]float32, len(c)), c, scale)
+}
+
+// dequantizeTo is dequantize into out, len(c) long.
+func dequantizeTo(out []float32, c []int8, scale float32) []float32 {
+	out = out[:len(c)]
 	var n float64
 	for i, x := range c {
 		out[i] = float32(x) * scale

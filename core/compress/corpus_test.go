@@ -206,10 +206,9 @@ func TestCorpora(t *testing.T) {
 				if r.ProtectedKept != 1 {
 					t.Errorf("%s: protected_kept %.4f, lost %v", cf.name, r.ProtectedKept, r.Lost)
 				}
-				// Budget mode can meet unit detection's context sensitivity
-				// (2 of 600 e-mails measured); everything else must be a
-				// fixed point.
-				if limit := 0; cf.cfg.BudgetRatio > 0 && r.NonIdempotent > r.Prompts/100 || cf.cfg.BudgetRatio == 0 && r.NonIdempotent > limit {
+				// Every configuration must be a fixed point, budget mode
+				// included (it runs its rounds to the end).
+				if r.NonIdempotent > 0 {
 					t.Errorf("%s: %d of %d prompts change when compressed again", cf.name, r.NonIdempotent, r.Prompts)
 				}
 				switch {
@@ -217,6 +216,10 @@ func TestCorpora(t *testing.T) {
 					t.Errorf("default saved %.1f%% on agent prompts, goal ≥ 25%%", r.SavedPct)
 				case cp.name == "mmlu 5-shot" && cf.name == "default+budget_ratio=0.5" && r.Ratio > 0.5:
 					t.Errorf("budget mode ratio %.3f on MMLU, goal ≤ 0.5", r.Ratio)
+				case cp.name == "spamassassin e-mails" && cf.name == "default+budget_ratio=0.5" && len(prompts) >= 600 && r.Ratio > 0.5:
+					// The 2× goal is measured on long e-mails (600 with
+					// PENNY_CORPUS_N=600); a small sample may miss it.
+					t.Errorf("budget mode ratio %.3f on %d e-mails, goal ≤ 0.5", r.Ratio, len(prompts))
 				}
 			}
 		})

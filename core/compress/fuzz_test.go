@@ -24,6 +24,17 @@ func fuzzSeeds(f *testing.F) {
 	f.Add("[{\"k\":1,\"v\":\"a\"},{\"k\":2,\"v\":\"b\"},{\"k\":3,\"v\":\"c\"}]\n\nWhich k?")
 	f.Add("a\r\n\r\n\r\nb\t\tc  \n\xff\xfe invalid")
 	f.Add("    Indented prose line one.\n    Indented prose line two.\n\nThe end?")
+	// Budget mode was not a fixed point on these (SpamAssassin ham,
+	// minimised): a residue whose name lost a starter on the next run,
+	// and a unit kept only inside a longer word ("RE" in "SIGNATURE").
+	f.Add("The meeting moved to Tuesday at the main office.\n\nReaders who wish To Be Removed From Our Mailing List can write in at any time of the year, and Those Who Wish To Stay can ignore it.\n\nWhen is the meeting?")
+	f.Add("Subject: RE: lunch plans\nFrom: Bob\n\nWe could meet at noon near the old station.\n\n-----BEGIN PGP SIGNATURE-----\nVersion: PGP 7.5\n\niQA/AwUBPT+eg8PxH8jf3ohaEQJaJACferw1H2dZWXUEkFKdJ3bVpSJ5QnQAoPoD\n+oIb0wFbSjKC4hdc/DSjPkvj\n=pRCH\n-----END PGP SIGNATURE-----\n\nWhere do we meet?")
+	// The common indentation kept on the question's line alone gave the
+	// next run a new common indentation to remove (found by the fuzzer).
+	f.Add("  0\n\n 0")
+	f.Add("    a\n\n   b\n  c?")
+	f.Add("  x\n\n      code();\n      more();\n\n  y?")
+	f.Add("Body:\n\n    <table width=\"600\">\n      <tr><td><a href=\"http://e.com/x\">Sale</a></td></tr>\n    </table>\n\nWhat is on sale?")
 }
 
 func fuzzRun(t *testing.T, in string, check func(t *testing.T, c *Compressor, r Result)) {

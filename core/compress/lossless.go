@@ -16,6 +16,18 @@ func whitespacePass(_ context.Context, d *doc, _ *state) ([]edit, error) {
 	var es []edit
 	base := len(d.base)
 	lines := d.lines
+	// The common indentation goes from every line or from none: stripping
+	// it where no unit covers it and keeping it on a protected line (code,
+	// a multi-line question) would leave the lines a new common prefix,
+	// and the next run would strip that too.
+	if base > 0 {
+		for _, l := range lines {
+			if l.kind != kindFence && l.kind != kindBlank && d.overlapsProt(l.start, l.start+base) {
+				base = 0
+				break
+			}
+		}
+	}
 	for i := 0; i < len(lines); i++ {
 		l := lines[i]
 		switch l.kind {
@@ -40,7 +52,10 @@ func whitespacePass(_ context.Context, d *doc, _ *state) ([]edit, error) {
 			continue
 		}
 		if base+l.drop > 0 {
-			es = append(es, edit{start: l.start, end: l.start + base + l.drop})
+			// When the common indentation stays, only the block's own
+			// (l.drop, beyond it) goes.
+			from := l.start + len(d.base) - base
+			es = append(es, edit{start: from, end: l.start + len(d.base) + l.drop})
 		}
 		// Trailing spaces and tabs (a final "\r" of CRLF text stays).
 		e := l.end
@@ -86,8 +101,14 @@ func appendSpaceRuns(es []edit, s string, a, b int) []edit {
 // edits the guard and the UI can see).
 func jsonPass(_ context.Context, d *doc, _ *state) ([]edit, error) {
 	s := d.text
-	var es []edit
+	n := 0
 	for _, b := range d.json {
+		// Pretty-printed JSON has about two whitespace runs a line.
+		n += 2 * (strings.Count(s[b.start:b.end], "\n") + 1)
+	}
+	es := make([]edit, 0, n)
+	for _, b := range d.json {
+		first := len(es)
 		inStr := false
 		for i := b.start; i < b.end; i++ {
 			c := s[i]
@@ -113,8 +134,29 @@ func jsonPass(_ context.Context, d *doc, _ *state) ([]edit, error) {
 				i = j - 1
 			}
 		}
+		if c := d.cache; c != nil && len(es) > first {
+			// The compact form of a valid value is valid: tell the next
+			// analysis, which would otherwise validate it again (when the
+			// guard keeps every edit, the text is exactly this).
+			c.json[applyIn(s, b.start, b.end, es[first:])] = true
+		}
 	}
 	return es, nil
+}
+
+// applyIn is apply(s, es)[a:b'] for sorted edits inside s[a:b]: the
+// edited text of that range alone.
+func applyIn(s string, a, b int, es []edit) string {
+	var sb strings.Builder
+	sb.Grow(b - a)
+	pos := a
+	for _, e := range es {
+		sb.WriteString(s[pos:e.start])
+		sb.WriteString(e.with)
+		pos = e.end
+	}
+	sb.WriteString(s[pos:b])
+	return sb.String()
 }
 
 // dedupePass removes repeated material, keeping the first occurrence:
@@ -129,22 +171,28 @@ func dedupePass(d *doc, threshold float64) []edit {
 	blocks := examples(d)
 	removed := make([]bool, len(blocks))
 	var es []edit
-	seen := map[string]int{}
+	// Keys are hashes of the normalised text, confirmed by comparing the
+	// texts: building a normalised copy of every block and line cost an
+	// allocation each.
+	seen := make(map[uint64]int, len(blocks))
 	for i, b := range blocks {
 		if hasQ && b.end > q.start && b.start < q.end {
 			continue
 		}
-		key := normKey(s[b.keyStart:b.end])
-		if words(key) < 4 {
+		txt := s[b.keyStart:b.end]
+		h, _, nw := d.normOf(txt)
+		if nw < 4 {
 			continue
 		}
-		if _, ok := seen[key]; ok {
-			removed[i] = true
-			a, e := d.blockRemoval(b.start, b.end)
-			es = append(es, edit{start: a, end: e, dup: true})
+		if k, ok := seen[h]; ok {
+			if normEqual(txt, s[blocks[k].keyStart:blocks[k].end]) {
+				removed[i] = true
+				a, e := d.blockRemoval(b.start, b.end)
+				es = append(es, edit{start: a, end: e, dup: true})
+			}
 			continue
 		}
-		seen[key] = i
+		seen[h] = i
 	}
 	// Near duplicates among the remaining blocks.
 	if threshold > 0 {
@@ -153,11 +201,13 @@ func dedupePass(d *doc, threshold float64) []edit {
 			grams []uint64
 		}
 		var kept []sig
+		var buf []uint64 // one backing array for every block's bigrams
 		for i, b := range blocks {
 			if removed[i] {
 				continue
 			}
-			g := bigrams(s[b.keyStart:b.end])
+			var g []uint64
+			g, buf = d.bigramsOf(buf, s[b.keyStart:b.end])
 			if len(g) < 8 {
 				continue
 			}
@@ -183,7 +233,7 @@ func dedupePass(d *doc, threshold float64) []edit {
 		}
 	}
 	// Repeated lines inside prose that survived as blocks.
-	seenLine := map[string]bool{}
+	seenLine := map[uint64]rng{}
 	for i, b := range blocks {
 		if removed[i] || b.keyStart != b.start {
 			// Examples are compared whole: removing their lines one by one
@@ -195,11 +245,15 @@ func dedupePass(d *doc, threshold float64) []edit {
 			if l.kind != kindProse {
 				continue
 			}
-			key := normKey(s[l.start:l.end])
-			if len(key) < 20 || words(key) < 4 {
+			txt := s[l.start:l.end]
+			h, n, nw := d.normOf(txt)
+			if n < 20 || nw < 4 {
 				continue
 			}
-			if seenLine[key] {
+			if r, ok := seenLine[h]; ok {
+				if !normEqual(txt, s[r.start:r.end]) {
+					continue
+				}
 				if hasQ && l.end > q.start && l.start < q.end {
 					continue
 				}
@@ -212,7 +266,7 @@ func dedupePass(d *doc, threshold float64) []edit {
 				}
 				continue
 			}
-			seenLine[key] = true
+			seenLine[h] = rng{l.start, l.end}
 		}
 	}
 	return es
@@ -270,9 +324,10 @@ func examples(d *doc) []block {
 func exampleHeader(l string) (bool, int) {
 	t := strings.TrimLeft(l, " \t#*")
 	off := len(l) - len(t)
-	lower := strings.ToLower(t)
 	for _, w := range []string{"example", "sample", "shot"} {
-		if !strings.HasPrefix(lower, w) {
+		// Compared in place: lower-casing every paragraph's first line
+		// cost an allocation each.
+		if !hasPrefixASCIIFold(t, w) {
 			continue
 		}
 		i := len(w)
@@ -289,44 +344,110 @@ func exampleHeader(l string) (bool, int) {
 	return false, 0
 }
 
-// normKey folds case (ASCII) and collapses whitespace: the "exact after
-// normalisation" comparison. One allocation; it runs on every paragraph
-// and line of every prompt.
-func normKey(s string) string {
-	b := make([]byte, 0, len(s))
-	space := false
+// hasPrefixASCIIFold reports whether s starts with the lower-case ASCII
+// word w, ignoring ASCII case (as strings.ToLower then HasPrefix did for
+// an ASCII w).
+func hasPrefixASCIIFold(s, w string) bool {
+	if len(s) < len(w) {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 32
+		}
+		if c != w[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// normReader walks a text as normKey would write it: ASCII case folded,
+// whitespace runs collapsed to one space, none at either end.
+type normReader struct {
+	s       string
+	i       int
+	space   bool // a space is due before the next byte
+	emitted bool
+}
+
+func (r *normReader) next() (byte, bool) {
+	for r.i < len(r.s) {
+		c := r.s[r.i]
+		switch c {
+		case ' ', '\t', '\n', '\r', '\v', '\f':
+			r.space = r.emitted
+			r.i++
+			continue
+		}
+		if r.space {
+			r.space = false // c is emitted on the next call
+			return ' ', true
+		}
+		r.i++
+		r.emitted = true
+		if c >= 'A' && c <= 'Z' {
+			c += 32
+		}
+		return c, true
+	}
+	return 0, false
+}
+
+// normHash is the FNV-1a hash of the normalised text ("exact after
+// normalisation": case folded, whitespace collapsed), its length and its
+// word count, without building the normalised copy.
+func normHash(s string) (h uint64, n, words int) {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h = offset
+	pending := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch c {
 		case ' ', '\t', '\n', '\r', '\v', '\f':
-			space = len(b) > 0
+			pending = n > 0
 			continue
 		}
-		if space {
-			b = append(b, ' ')
-			space = false
+		if pending {
+			h = (h ^ ' ') * prime
+			n++
+			words++
+			pending = false
 		}
 		if c >= 'A' && c <= 'Z' {
 			c += 32
 		}
-		b = append(b, c)
+		h = (h ^ uint64(c)) * prime
+		n++
 	}
-	return string(b)
+	if n > 0 {
+		words++
+	}
+	return h, n, words
 }
 
-// words counts the space-separated words of a normKey result.
-func words(key string) int {
-	if key == "" {
-		return 0
+// normEqual reports whether a and b are equal after normalisation.
+func normEqual(a, b string) bool {
+	ra, rb := normReader{s: a}, normReader{s: b}
+	for {
+		x, okA := ra.next()
+		y, okB := rb.next()
+		if okA != okB || x != y {
+			return false
+		}
+		if !okA {
+			return true
+		}
 	}
-	return strings.Count(key, " ") + 1
 }
 
-// bigrams returns the sorted, distinct hashes of consecutive word pairs,
-// case-folded (ASCII), without allocating the words.
-func bigrams(s string) []uint64 {
+// bigramsInto appends to buf the sorted, distinct hashes of consecutive
+// word pairs of s, case-folded (ASCII), and returns them and the grown
+// buffer; one buffer serves every block of a prompt.
+func bigramsInto(buf []uint64, s string) (g, rest []uint64) {
 	const offset, prime = 14695981039346656037, 1099511628211
-	var out []uint64
+	start := len(buf)
 	var prev uint64
 	havePrev := false
 	for i := 0; i < len(s); {
@@ -346,10 +467,11 @@ func bigrams(s string) []uint64 {
 			i++
 		}
 		if havePrev {
-			out = append(out, (prev*31+h)*prime)
+			buf = append(buf, (prev*31+h)*prime)
 		}
 		prev, havePrev = h, true
 	}
+	out := buf[start:]
 	slices.Sort(out)
 	u := out[:0]
 	for i, v := range out {
@@ -357,7 +479,8 @@ func bigrams(s string) []uint64 {
 			u = append(u, v)
 		}
 	}
-	return u
+	buf = buf[:start+len(u)]
+	return buf[start:len(buf):len(buf)], buf
 }
 
 func jaccard(a, b []uint64) float64 {

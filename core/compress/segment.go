@@ -2,6 +2,7 @@ package compress
 
 import (
 	"encoding/json"
+	"sort"
 	"strings"
 )
 
@@ -26,6 +27,9 @@ type line struct {
 	// drop is extra indentation (beyond the document's base) that the
 	// whitespace pass may remove: set on indented blocks judged to be prose.
 	drop int
+	// encoded marks a line of a base64 body (MIME part, PEM block, PGP
+	// armour): data, not words, numbers or names, so it holds no units.
+	encoded bool
 }
 
 // jsonBlock is a JSON value found in the text, outside fences.
@@ -44,25 +48,125 @@ type doc struct {
 	// remove the part that made it look like code and flip the judgement
 	// on the next run.
 	code  []rng
-	units []Unit // protected units, sorted by Start
-	prot  []rng  // merged protected ranges, sorted
+	units []Unit         // protected units, sorted by Start
+	prot  []rng          // merged protected ranges, sorted
+	cache *analysisCache // the Compress call's, nil for a lone analysis
 }
 
 type rng struct{ start, end int }
 
-func analyze(text string) *doc {
-	d := &doc{text: text}
+func analyze(text string) *doc { return analyzeWith(text, nil) }
+
+// analysisCache carries what one Compress call learns about lines and
+// JSON values to its later analyses: a pass changes few lines, and the
+// pipeline analyses the text again after every pass that changed it.
+// The units of a line depend on its text alone (scanLine reads nothing
+// outside it), and whether a value is valid JSON on the value alone.
+type analysisCache struct {
+	lines map[string]lineUnits
+	store []lineUnit
+	json  map[string]bool
+	// dedupe's per-text figures: the normalised hash and the bigrams of
+	// blocks and lines, most of which the next round sees unchanged.
+	norm    map[string]normInfo
+	grams   map[string][]uint64
+	gramBuf []uint64
+	// The slices of an analysis the pipeline no longer needs (release),
+	// reused by the next one: an analysis allocates a few hundred
+	// kilobytes for a 10,000-token prompt, and the collector's work grows
+	// with that rate.
+	spareLines []line
+	spareProt  []rng
+	spareUnits []Unit
+}
+
+// release hands d's slices to the next analysis of the call. d must not
+// be used afterwards.
+func (c *analysisCache) release(d *doc) {
+	if c == nil || d == nil || d.cache != c {
+		return
+	}
+	c.spareLines, c.spareProt, c.spareUnits = d.lines[:0], d.prot[:0], d.units[:0]
+	d.lines, d.prot, d.units = nil, nil, nil
+}
+
+type normInfo struct {
+	h        uint64
+	n, words int
+}
+
+type lineUnits struct{ off, n int32 }
+
+type lineUnit struct {
+	kind string
+	a, b int32 // relative to the line's start
+}
+
+func newAnalysisCache() *analysisCache {
+	return &analysisCache{lines: map[string]lineUnits{}, json: map[string]bool{}, norm: map[string]normInfo{}, grams: map[string][]uint64{}}
+}
+
+func analyzeWith(text string, c *analysisCache) *doc {
+	d := &doc{text: text, cache: c}
 	d.splitLines()
 	d.classify()
 	d.units = protectedUnits(d)
-	d.prot = mergeRanges(d.units)
+	var spare []rng
+	if c != nil {
+		spare, c.spareProt = c.spareProt, nil
+	}
+	d.prot = mergeRanges(spare, d.units)
 	return d
+}
+
+// normOf is normHash, remembered per call when there is a cache.
+func (d *doc) normOf(txt string) (uint64, int, int) {
+	if d.cache == nil {
+		return normHash(txt)
+	}
+	ni, ok := d.cache.norm[txt]
+	if !ok {
+		ni.h, ni.n, ni.words = normHash(txt)
+		d.cache.norm[txt] = ni
+	}
+	return ni.h, ni.n, ni.words
+}
+
+// bigramsOf is bigramsInto, remembered per call when there is a cache;
+// buf serves the calls without one.
+func (d *doc) bigramsOf(buf []uint64, txt string) ([]uint64, []uint64) {
+	if d.cache == nil {
+		return bigramsInto(buf, txt)
+	}
+	g, ok := d.cache.grams[txt]
+	if !ok {
+		g, d.cache.gramBuf = bigramsInto(d.cache.gramBuf, txt)
+		d.cache.grams[txt] = g
+	}
+	return g, buf
+}
+
+// validJSON is json.Valid, remembered per call when there is a cache.
+func (d *doc) validJSON(v string) bool {
+	if d.cache == nil {
+		return json.Valid([]byte(v))
+	}
+	ok, seen := d.cache.json[v]
+	if !seen {
+		ok = json.Valid([]byte(v))
+		d.cache.json[v] = ok
+	}
+	return ok
 }
 
 func (d *doc) splitLines() {
 	s := d.text
 	n := strings.Count(s, "\n") + 1
-	d.lines = make([]line, 0, n)
+	if c := d.cache; c != nil && cap(c.spareLines) >= n {
+		d.lines, c.spareLines = c.spareLines[:0], nil
+	} else {
+		d.lines = make([]line, 0, n)
+	}
 	start := 0
 	for start <= len(s) {
 		i := strings.IndexByte(s[start:], '\n')
@@ -161,6 +265,7 @@ func (d *doc) classify() {
 		}
 	}
 	d.indentedProse()
+	d.encodedRuns()
 }
 
 // foldedHeaders marks the indented continuation lines of header blocks
@@ -254,7 +359,9 @@ func (d *doc) indentedProse() {
 				break
 			}
 			l := d.lineText(k)
-			code = code || codeLike(strings.TrimSpace(l))
+			if t := strings.TrimSpace(l); !markupLine(t) { // see markupLine
+				code = code || codeLike(t)
+			}
 			ws := l[len(d.base):d.lines[k].indent]
 			if k == i {
 				common = ws
@@ -285,6 +392,87 @@ func (d *doc) indentedProse() {
 		}
 		i = j + 1
 	}
+}
+
+// encodedMin is the shortest full line of a base64 body. Encoders wrap
+// at 60–76 characters (RFC 2045 allows up to 76, PEM uses 64); a shorter
+// alphanumeric line is more likely an identifier.
+const encodedMin = 40
+
+// encodedRuns marks base64 bodies: two or more consecutive prose lines of
+// base64 characters only, the first at least encodedMin long, each mixing
+// upper case, lower case and digits (which hex digests and words do not),
+// all as long as the first except the last. A single such line may be a
+// key or a token someone asks about, so it stays a unit.
+func (d *doc) encodedRuns() {
+	for i := 0; i < len(d.lines); {
+		n := d.b64Len(i)
+		if n < encodedMin {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(d.lines) {
+			m := d.b64Len(j)
+			if m == 0 || m > n {
+				break
+			}
+			j++
+			if m < n {
+				break
+			}
+		}
+		if j-i >= 2 {
+			for k := i; k < j; k++ {
+				d.lines[k].encoded = true
+			}
+		}
+		i = j
+	}
+}
+
+// b64Len is the length of line i when it is a plain prose line of base64
+// characters (trailing "=" padding allowed) mixing upper case, lower case
+// and digits, else 0.
+func (d *doc) b64Len(i int) int {
+	l := d.lines[i]
+	if l.kind != kindProse || l.indent > len(d.base) {
+		return 0
+	}
+	t := d.text[l.start+l.indent : l.end]
+	t = strings.TrimSuffix(t, "\r")
+	body := strings.TrimRight(t, "=")
+	if len(t)-len(body) > 2 || body == "" {
+		return 0
+	}
+	var up, low, dig bool
+	for k := 0; k < len(body); k++ {
+		switch c := body[k]; {
+		case c >= 'A' && c <= 'Z':
+			up = true
+		case c >= 'a' && c <= 'z':
+			low = true
+		case c >= '0' && c <= '9':
+			dig = true
+		case c == '+' || c == '/':
+		default:
+			return 0
+		}
+	}
+	if !(up && low && dig) {
+		return 0
+	}
+	return len(t)
+}
+
+// markupLine reports whether a trimmed line is HTML or XML tags only
+// ("<td width=\"10\">", "</tr>"). Markup alone does not make an indented
+// block code: the same markup at the left margin is prose with its URLs,
+// quoted values and numbers protected one by one, and indenting an HTML
+// mail body must not freeze it whole. Script or style inside the block
+// ("function f() {", "a { color: red }") still makes it code.
+func markupLine(t string) bool {
+	return len(t) >= 2 && t[0] == '<' && t[len(t)-1] == '>' && !strings.ContainsAny(t, "{}")
 }
 
 // codeLike reports whether a trimmed line looks like source code rather
@@ -351,7 +539,7 @@ func (d *doc) findJSON() {
 		if rest < len(s) && s[rest] != '\n' {
 			continue
 		}
-		if end-start < 2 || !json.Valid([]byte(s[start:end])) {
+		if end-start < 2 || !d.validJSON(s[start:end]) {
 			continue
 		}
 		// A fenced block inside a JSON candidate cannot happen: matchJSON
@@ -413,8 +601,11 @@ func matchJSON(s string, start int) int {
 
 // mergeRanges turns the (possibly overlapping) units into sorted disjoint
 // ranges.
-func mergeRanges(units []Unit) []rng {
-	out := make([]rng, 0, len(units))
+func mergeRanges(buf []rng, units []Unit) []rng {
+	out := buf[:0]
+	if cap(out) < len(units) {
+		out = make([]rng, 0, len(units))
+	}
 	for _, u := range units {
 		if n := len(out); n > 0 && u.Start <= out[n-1].end {
 			if u.End > out[n-1].end {
@@ -447,6 +638,12 @@ func (d *doc) overlapsProt(start, end int) bool {
 		return r.start < start && start < r.end
 	}
 	return r.start < end && start < r.end
+}
+
+// insideProt reports whether [start,end) lies within one protected range.
+func (d *doc) insideProt(start, end int) bool {
+	i := sort.Search(len(d.prot), func(k int) bool { return d.prot[k].end >= end })
+	return i < len(d.prot) && d.prot[i].start <= start
 }
 
 // paragraph is a run of consecutive prose lines.

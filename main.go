@@ -44,6 +44,7 @@ import (
 	"github.com/pennyllm/penny/fixtures/traffic"
 	"github.com/pennyllm/penny/providers/embed"
 	"github.com/pennyllm/penny/providers/registry"
+	"github.com/pennyllm/penny/providers/summarize"
 	"github.com/pennyllm/penny/storage"
 	"github.com/pennyllm/penny/tui"
 	"github.com/pennyllm/penny/tui/cli"
@@ -559,12 +560,39 @@ func (a *app) buildPlanner(ctx context.Context, store cache.Store, available fun
 	if err != nil {
 		return fail(fmt.Errorf("router: %w", err))
 	}
-	comp, err := compress.New(a.cfg.Compress, nil)
-	if err != nil {
-		return fail(fmt.Errorf("compressor: %w", err))
+	// The configured compressor, and the same with the lossy passes
+	// switched on and off for the per-prompt choice (plan.Options.Lossy).
+	var comps [3]*compress.Compressor
+	for i, cc := range []compress.Config{a.cfg.Compress, a.cfg.Compress.WithLossy(true), a.cfg.Compress.WithLossy(false)} {
+		if comps[i], err = compress.New(cc); err != nil {
+			return fail(fmt.Errorf("compressor: %w", err))
+		}
 	}
-	return &plan.Planner{Tokens: a.toks, Catalog: a.cat, Compressor: comp, Cache: c,
-		Router: router.WithAvailable(available)}, c, nil
+	sumModel, err := a.summarizeModel(available)
+	if err != nil {
+		return fail(err)
+	}
+	return &plan.Planner{Tokens: a.toks, Catalog: a.cat, Compressor: comps[0], Lossy: comps[1], Lossless: comps[2],
+		SummarizeModel: sumModel, Cache: c, Router: router.WithAvailable(available)}, c, nil
+}
+
+// summarizeModel is the model that writes summaries: compress.summarize_model,
+// or else the first model of the cheapest route tier that a provider serves.
+func (a *app) summarizeModel(available func(string) bool) (string, error) {
+	if m := a.cfg.Compress.SummarizeModel; m != "" {
+		if _, ok := a.cat.Lookup(m); !ok {
+			return "", fmt.Errorf("compress.summarize_model: %q is not in the price catalog (see `penny prices list`)", m)
+		}
+		return m, nil
+	}
+	if len(a.cfg.Route.Tiers) > 0 {
+		for _, m := range a.cfg.Route.Tiers[0].Models {
+			if _, ok := a.cat.Lookup(m); ok && available(m) {
+				return m, nil
+			}
+		}
+	}
+	return "", nil // the planner then prices summaries on the routed model
 }
 
 // Replay implements cli.Deps: the pipeline with a fresh in-memory cache, so
@@ -591,13 +619,15 @@ func (a *app) Replay(ctx context.Context) (replay.Planner, replay.Executor, erro
 	// behind, 512 to a transaction (the runner flushes at the end).
 	led := ledger.NewBuffered(storage.NewLedgerStore(db), 512)
 	s, err := send.New(a.cfg.Send, send.Deps{Catalog: a.cat, Tokens: a.toks, Providers: send.ProviderFunc(sim.Resolve),
-		Ledger: led, Cache: cacheFiller{c}})
+		Ledger: led, Cache: cacheFiller{c}, Summarizer: summarize.New(sim.Resolve)})
 	if err != nil {
 		c.Close()
 		return nil, nil, err
 	}
 	a.closers = append(a.closers, c.Close)
-	return p, replay.SendExecutor{Sender: s, Ledger: led}, nil
+	// The runner plans requests ahead on the other CPUs while earlier ones
+	// are sent; the cache's stamps tell it which plans are still valid.
+	return replay.NewSpeculative(p, c), replay.SendExecutor{Sender: s, Ledger: led}, nil
 }
 
 // CacheLookup implements cli.Deps for `penny eval cache`: each pair gets a
@@ -777,6 +807,9 @@ func (a *app) senderLocked(ctx context.Context) (*send.Sender, error) {
 	deps := send.Deps{
 		Catalog: a.cat, Tokens: a.toks, Providers: send.ProviderFunc(reg.Resolve),
 		Ledger: storage.NewLedgerStore(a.db), Cache: cacheFiller{a.cache}, Budget: bud,
+		// Summaries go through the same registry: simulated when offline
+		// or in a --demo server, the configured endpoint otherwise.
+		Summarizer: summarize.New(reg.Resolve),
 	}
 	if a.cfg.Batch.Enabled {
 		b, err := send.NewBatcher(context.Background(), a.cfg.Batch)
@@ -1126,7 +1159,7 @@ func (d demoService) Load(ctx context.Context) (int, error) {
 	var s *send.Sender
 	if err == nil {
 		s, err = send.New(d.a.cfg.Send, send.Deps{Catalog: d.a.cat, Tokens: d.a.toks, Providers: send.ProviderFunc(sim.Resolve),
-			Ledger: storage.NewLedgerStore(d.a.db), Cache: cacheFiller{d.a.cache}})
+			Ledger: storage.NewLedgerStore(d.a.db), Cache: cacheFiller{d.a.cache}, Summarizer: summarize.New(sim.Resolve)})
 	}
 	planner := d.a.planner
 	d.a.mu.Unlock()

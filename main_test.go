@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -40,7 +41,9 @@ import (
 	"github.com/pennyllm/penny/core/cache"
 	"github.com/pennyllm/penny/core/history"
 	"github.com/pennyllm/penny/core/plan"
+	"github.com/pennyllm/penny/core/replay"
 	"github.com/pennyllm/penny/core/tokens"
+	"github.com/pennyllm/penny/fixtures/traffic"
 	"github.com/pennyllm/penny/storage/storagetest"
 	"github.com/pennyllm/penny/tui"
 )
@@ -418,6 +421,101 @@ func TestPlanJSONContract(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("text plan lacks %q:\n%s", want, r.stdout)
 		}
+	}
+}
+
+// TestPlanLossyFlag: --lossy switches the lossy passes on for one prompt,
+// --lossy=false off, and without the flag the config decides.
+func TestPlanLossyFlag(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	const prompt = "I would like you to please kindly read the notes below very carefully. The notes are about the network of the office.\n\n" +
+		"What is the main difference between TCP and UDP?"
+	passes := func(p map[string]any) string {
+		var names []string
+		for _, ps := range at(t, p, "compression.passes").([]any) {
+			names = append(names, ps.(map[string]any)["name"].(string))
+		}
+		return strings.Join(names, ",")
+	}
+	p := jsonOf(t, s.ok(t, nil, "plan", "--json", prompt))
+	checkPlanContract(t, p)
+	if boolean(t, p, "compression.lossy") || strings.Contains(passes(p), "filler") {
+		t.Fatalf("default plan ran lossy passes: %s", passes(p))
+	}
+	before := integer(t, p, "compression.tokens")
+	p = jsonOf(t, s.ok(t, nil, "plan", "--json", "--lossy", prompt))
+	checkPlanContract(t, p)
+	if !boolean(t, p, "compression.lossy") || !strings.Contains(passes(p), "filler") || !strings.Contains(passes(p), "stopwords") {
+		t.Fatalf("--lossy: lossy %v, passes %s", at(t, p, "compression.lossy"), passes(p))
+	}
+	if after := integer(t, p, "compression.tokens"); after >= before {
+		t.Errorf("--lossy saved nothing: %d → %d tokens", before, after)
+	}
+	r := s.ok(t, nil, "plan", "--lossy", prompt)
+	if !strings.Contains(r.stdout, "lossy passes on") {
+		t.Errorf("text plan does not say lossy passes are on:\n%s", r.stdout)
+	}
+
+	// A config with filler on: --lossy=false turns it off for one prompt.
+	writeConfig(t, s, "[compress]\nfiller = true\n")
+	if p = jsonOf(t, s.ok(t, nil, "plan", "--json", prompt)); !boolean(t, p, "compression.lossy") {
+		t.Error("config filler = true: lossy passes not on")
+	}
+	if p = jsonOf(t, s.ok(t, nil, "plan", "--json", "--lossy=false", prompt)); boolean(t, p, "compression.lossy") {
+		t.Error("--lossy=false: lossy passes still on")
+	}
+}
+
+// TestSendSummarizesWithSimulator: with summarize on, the plan projects the
+// summary and its cost without a call; the send makes it (simulated, no
+// key) and the ledger records its cost under the tag "summarize".
+func TestSendSummarizesWithSimulator(t *testing.T) {
+	t.Parallel()
+	s := newSandbox(t)
+	writeConfig(t, s, "[compress]\nsummarize = true\nsummarize_min_tokens = 100\n")
+	prompt := strings.Repeat("The migration moved 42 services to the new cluster in eu-west-1 over several weeks. "+
+		"The team rehearsed each cutover twice before the real one. Nobody was paged during the move. ", 12) +
+		"\n\nWhich region did the services move to?"
+
+	p := jsonOf(t, s.ok(t, nil, "plan", "--json", prompt))
+	checkPlanContract(t, p)
+	if m := str(t, p, "compression.summary.model"); m != "gpt-4o-mini" {
+		t.Errorf("summary model %q, want the cheapest tier's first model", m)
+	}
+	if c := integer(t, p, "compression.summary.cost_nanos"); c <= 0 || integer(t, p, "compression.extra_cost_nanos") != c {
+		t.Errorf("summary cost %d not in the projection (extra %d)", c, integer(t, p, "compression.extra_cost_nanos"))
+	}
+	rep := jsonOf(t, s.ok(t, nil, "ledger", "report", "--json"))
+	if n := integer(t, rep, "totals.requests"); n != 0 {
+		t.Fatalf("planning recorded %d calls", n)
+	}
+
+	out := jsonOf(t, s.ok(t, nil, "send", "--json", prompt))
+	if !boolean(t, out, "summary.applied") || !boolean(t, out, "summary.simulated") || integer(t, out, "summary.actual_nanos") <= 0 {
+		t.Fatalf("summary: %v", at(t, out, "summary"))
+	}
+	rep = jsonOf(t, s.ok(t, nil, "ledger", "report", "--json", "--tag", "summarize"))
+	if n, c := integer(t, rep, "totals.helper_calls"), integer(t, rep, "totals.calls"); n != 1 || c != 0 {
+		t.Errorf("ledger: %d summarizer (helper) calls and %d request calls, want 1 and 0", n, c)
+	}
+	if a := integer(t, rep, "totals.actual.nanos"); a != integer(t, out, "summary.actual_nanos") {
+		t.Errorf("ledger: summarizer actual %d, outcome says %d", a, integer(t, out, "summary.actual_nanos"))
+	}
+	// The summary is not a request of its own: one send, one request.
+	rep = jsonOf(t, s.ok(t, nil, "ledger", "report", "--json"))
+	if n, c := integer(t, rep, "totals.requests"), integer(t, rep, "totals.calls"); n != 1 || c != 1 {
+		t.Errorf("ledger: %d requests and %d calls, want 1 and 1", n, c)
+	}
+}
+
+func writeConfig(t *testing.T, s *sandbox, text string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(s.configFile()), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(s.configFile(), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -1847,4 +1945,137 @@ func TestLearnedExamplesFromFiles(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "route.learned.examples") || !strings.Contains(r.stderr, "missing.csv") {
 		t.Errorf("missing example file:\n%s", r)
 	}
+}
+
+// BenchmarkReplayShort is issue 8's replay goal: short prompts
+// (traffic.Short) replayed through the wired pipeline (app.Replay: local
+// embedder, calibrated judge and guards, router, compressor, a fresh
+// in-memory cache, the simulated provider, the SQLite ledger) while the
+// cache grows. req/s is the runner's own figure (requests over the wall
+// time of Run); cpu-us/req is the process CPU time of Run per request, all
+// goroutines included (less noisy than wall time on a shared machine);
+// fills is the number of misses that stored an answer, so the cache ends
+// holding min(fills, cache.max_entries = 100,000) entries.
+//
+//	go test -run '^$' -bench 'ReplayShort/10k' -benchtime 1x .
+//	PENNY_BENCH_REPLAY_100K=1 go test -run '^$' -bench 'ReplayShort/100k' -benchtime 1x -timeout 30m .
+//
+// The 10k variant replays 20,000 requests (9,854 fills), the 100k one
+// 280,000 (about 98,000 fills: traffic.Short repeats itself more as it
+// goes on, 200,000 requests made only 73,000). The 100k variant is skipped
+// unless PENNY_BENCH_REPLAY_100K is set: it takes minutes.
+func BenchmarkReplayShort(b *testing.B) {
+	for _, v := range []struct {
+		name     string
+		requests int
+		gate     string
+	}{{"10k", 20_000, ""}, {"100k", 280_000, "PENNY_BENCH_REPLAY_100K"}} {
+		b.Run(v.name, func(b *testing.B) {
+			if v.gate != "" && os.Getenv(v.gate) == "" {
+				b.Skipf("set %s=1 to run (takes minutes)", v.gate)
+			}
+			tr := &replay.Traffic{Format: replay.FormatJSONL, Requests: traffic.Short(v.requests, 8)}
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				a := benchApp(b)
+				ctx := context.Background()
+				p, e, err := a.Replay(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r, err := replay.NewRunner(p, e, replay.Config{Baseline: a.cfg.BaselineModel,
+					CompletionTokens: a.cfg.CompletionTokens, Catalog: a.cat, Tokens: a.toks})
+				if err != nil {
+					b.Fatal(err)
+				}
+				cpu0 := processCPU(b)
+				b.StartTimer()
+				rep, err := r.Run(ctx, tr)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				cpu := processCPU(b) - cpu0
+				if rep.Failed > 0 {
+					b.Fatalf("%d requests failed: %+v", rep.Failed, rep.Failures)
+				}
+				b.ReportMetric(rep.RequestsPerSecond, "req/s")
+				b.ReportMetric(float64(cpu.Microseconds())/float64(rep.Requests), "cpu-us/req")
+				b.ReportMetric(float64(rep.Requests-rep.CacheHits), "fills")
+				b.ReportMetric(100*rep.CacheHitRate, "hit-%")
+				b.ReportMetric(float64(rep.SemanticHits), "semantic-hits")
+				if ahead, again := r.PlannedAhead(); ahead > 0 {
+					b.ReportMetric(100*float64(again)/float64(ahead), "replanned-%")
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// TestReplayPlanAheadMatchesInTurn replays 3,000 short requests through
+// the wired pipeline (app.Replay) twice, each with a fresh cache: once
+// planning every request in its turn, the straightforward way, and once
+// with two goroutines planning ahead while earlier requests are sent. The
+// reports must be identical — hits exact and semantic, savings, by model —
+// and some plans made ahead must have been found stale and made again.
+func TestReplayPlanAheadMatchesInTurn(t *testing.T) {
+	n := 3000
+	if testing.Short() {
+		n = 600
+	}
+	tr := &replay.Traffic{Format: replay.FormatJSONL, Requests: traffic.Short(n, 21)}
+	run := func(planners int) (replay.Report, int, int) {
+		s := newSandbox(t)
+		env := map[string]string{}
+		for _, kv := range s.environ() {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+		a, err := newApp(globalFlags{}, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		ctx := context.Background()
+		p, e, err := a.Replay(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := replay.NewRunner(p, e, replay.Config{Baseline: a.cfg.BaselineModel,
+			CompletionTokens: a.cfg.CompletionTokens, Catalog: a.cat, Tokens: a.toks, Planners: planners})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := r.Run(ctx, tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep.ElapsedSeconds, rep.RequestsPerSecond = 0, 0
+		ahead, again := r.PlannedAhead()
+		return rep, ahead, again
+	}
+	want, _, _ := run(-1)
+	if want.Failed > 0 || want.ExactHits == 0 || want.SemanticHits == 0 {
+		t.Fatalf("in turn: %d failed, %d exact and %d semantic hits", want.Failed, want.ExactHits, want.SemanticHits)
+	}
+	got, ahead, again := run(2)
+	if !reflect.DeepEqual(got, want) {
+		gj, _ := json.Marshal(got)
+		wj, _ := json.Marshal(want)
+		t.Fatalf("planned ahead:\n%s\nin turn:\n%s", gj, wj)
+	}
+	if ahead != n || again == 0 || again == ahead {
+		t.Errorf("%d plans made ahead, %d made again", ahead, again)
+	}
+	t.Logf("%d requests: %d hits (%d semantic); %d of %d plans made ahead made again", n, want.CacheHits, want.SemanticHits, again, ahead)
+}
+
+// processCPU is the CPU time (user + system) the process has used so far.
+func processCPU(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
@@ -35,6 +36,10 @@ func (m *Model) handleSendDone(msg sendMsg) tea.Cmd {
 	m.answer.Finish(out.Response.Text, "")
 	m.cost.SetActual(&out)
 	info := "answered by " + common.OneLine(answeredBy(out)) + " · actual " + out.Cost.ActualNanos.String()
+	if sm := out.Summary; sm != nil && sm.Applied {
+		// The summary's cost is in the actual figure; say what it bought.
+		info += fmt.Sprintf(" · summary by %s −%d tokens for %s", common.OneLine(sm.Model), sm.TokensSaved, sm.ActualNanos)
+	}
 	for _, a := range out.Alerts {
 		info += " · " + common.OneLine(a.Message)
 	}

@@ -174,6 +174,9 @@ type Model struct {
 
 	baseline string
 	rpd      int64
+	// lossy is the per-prompt choice of lossy compression passes; nil
+	// until the user toggles it: the config decides.
+	lossy *bool
 
 	planSeq    uint64
 	planCancel context.CancelFunc
@@ -441,6 +444,8 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case pressed(msg, g.Send):
 		// Matched even when disabled, to say why nothing happens.
 		return m.startSend()
+	case key.Matches(msg, g.Lossy):
+		return m.toggleLossy()
 	case key.Matches(msg, g.Cancel):
 		if m.send != nil {
 			m.send.cancel()
@@ -496,10 +501,37 @@ func (m *Model) replanNow() tea.Cmd {
 
 // planOptions are the plan settings in force.
 func (m *Model) planOptions() plan.Options {
-	return plan.Options{
+	o := plan.Options{
 		Baseline: m.baseline, CompletionTokens: m.opts.CompletionTokens,
 		RequestsPerDay: m.rpd, Scope: m.opts.Scope,
 	}
+	if m.lossy != nil {
+		on := *m.lossy // a copy: the command must not share model state
+		o.Lossy = &on
+	}
+	return o
+}
+
+// Lossy reports whether the lossy compression passes are on for the
+// prompt: the user's toggle, else what the latest plan ran with.
+func (m *Model) Lossy() bool {
+	if m.lossy != nil {
+		return *m.lossy
+	}
+	return m.plan != nil && panes.Lossy(m.plan)
+}
+
+// toggleLossy flips the lossy passes for the current prompt and re-plans,
+// so the panes show what they would remove (and cost) before anything is
+// sent; a send uses the plan it shows.
+func (m *Model) toggleLossy() tea.Cmd {
+	on := !m.Lossy()
+	m.lossy = &on
+	msg := "lossy passes off: lossless compression only"
+	if on {
+		msg = "lossy passes on for this prompt (filler, stopwords; budget and summary as configured)"
+	}
+	return tea.Batch(m.replanNow(), common.ReportInfo(msg))
 }
 
 // startPlan returns the command computing plan number seq. An empty editor

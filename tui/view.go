@@ -210,6 +210,12 @@ func (m *Model) applyEnabled() {
 	g.PrevFocus.SetEnabled(play)
 	g.Baseline.SetEnabled(svc.Models != nil && m.dialog == nil)
 	g.Demo.SetEnabled(m.empty && svc.Demo != nil && m.dialog == nil)
+	g.Lossy.SetEnabled(play && svc.Planner != nil)
+	if m.Lossy() {
+		g.Lossy.SetHelp("ctrl+y", "lossy off")
+	} else {
+		g.Lossy.SetHelp("ctrl+y", "lossy on")
+	}
 }
 
 // helpKeys adapts binding lists to help.KeyMap.
@@ -244,10 +250,10 @@ func (m *Model) keyMap() help.KeyMap {
 		}
 	}
 	short := append([]key.Binding{}, local...)
-	short = append(short, g.Send, g.Cancel, g.NextFocus, g.Help, g.Demo, g.Baseline, views, g.Quit)
+	short = append(short, g.Send, g.Cancel, g.NextFocus, g.Lossy, g.Help, g.Demo, g.Baseline, views, g.Quit)
 	full := append([][]key.Binding{}, localFull...)
 	full = append(full,
-		[]key.Binding{g.Send, g.Cancel, g.NextFocus, g.PrevFocus},
+		[]key.Binding{g.Send, g.Cancel, g.NextFocus, g.PrevFocus, g.Lossy},
 		[]key.Binding{g.Baseline, g.Demo, g.Help, g.Quit},
 		g.Views())
 	return helpKeys{short, full}

@@ -31,6 +31,10 @@ type PassResult struct {
 	CostNanos money.Nanos `json:"cost_nanos,omitempty"`
 	// Note explains a skip or a partial result in words.
 	Note string `json:"note,omitempty"`
+	// Pending marks a pass that happens at send (summarize): TokensSaved is
+	// 0 and ProjectedSaved is the estimate; see Result.Summary.
+	Pending        bool `json:"pending,omitempty"`
+	ProjectedSaved int  `json:"projected_tokens_saved,omitempty"`
 }
 
 // Result is the pipeline's output.
@@ -45,9 +49,16 @@ type Result struct {
 	ProtectedUnits int     `json:"protected_units"`
 	ProtectedKept  float64 `json:"protected_kept"`
 	// ExtraCostNanos and ExtraTokens are what compression itself costs:
-	// the summarizer's model call, priced by the summarizer, and the tokens
-	// sent to and received from it (counted with the prompt's counter). A
-	// projection must add them to the optimized cost.
+	// the projected summarizer call, priced and counted by the planner
+	// (the compressor knows no prices; it leaves them 0), and the tokens
+	// sent to and received from it. A projection must add them to the
+	// optimized cost.
 	ExtraCostNanos money.Nanos `json:"extra_cost_nanos"`
 	ExtraTokens    int         `json:"extra_tokens"`
+	// Summary is the summary projected for the send, nil when none: Text
+	// and Tokens still hold its region verbatim.
+	Summary *PendingSummary `json:"summary,omitempty"`
+	// Lossy says whether lossy passes were on (configured, or switched on
+	// for this prompt), whether or not they removed anything.
+	Lossy bool `json:"lossy"`
 }

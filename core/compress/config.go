@@ -32,10 +32,46 @@ type Config struct {
 	// half the original tokens. With both set, the smaller budget wins.
 	BudgetRatio float64 `toml:"budget_ratio"`
 	// Summarize replaces the longest run of plain prose context with a
-	// summary from a cheap model; needs a Summarizer (see New).
+	// summary from a cheap model. Planning only projects it (region,
+	// estimated length, the summarizer call's cost); the summary is made
+	// when the prompt is sent.
 	Summarize bool `toml:"summarize"`
 	// SummarizeMinTokens is the smallest prose run worth a model call.
 	SummarizeMinTokens int `toml:"summarize_min_tokens"`
+	// SummarizeModel is the model that writes summaries; "" means the first
+	// model of the router's cheapest tier that a provider serves.
+	SummarizeModel string `toml:"summarize_model"`
+	// SummarizeRatio is the projected summary length as a share of the
+	// summarized run; 0 means DefaultSummarizeRatio.
+	SummarizeRatio float64 `toml:"summarize_ratio"`
+}
+
+func (c Config) summarizeRatio() float64 {
+	if c.SummarizeRatio > 0 {
+		return c.SummarizeRatio
+	}
+	return DefaultSummarizeRatio
+}
+
+// Lossy reports whether any lossy pass is on.
+func (c Config) Lossy() bool {
+	return c.Filler || c.Stopwords || c.Summarize || c.BudgetTokens > 0 || c.BudgetRatio > 0
+}
+
+// WithLossy is c with the lossy passes switched on or off for one prompt
+// (the playground's toggle, `penny plan --lossy`). On adds the two passes
+// that need no setting — filler phrases and stopwords — to whatever the
+// config enables; budget mode and summarization stay as configured, since
+// they need a budget and a model the user chose. Off leaves only the
+// lossless passes.
+func (c Config) WithLossy(on bool) Config {
+	if on {
+		c.Filler, c.Stopwords = true, true
+		return c
+	}
+	c.Filler, c.Stopwords, c.Summarize = false, false, false
+	c.BudgetTokens, c.BudgetRatio = 0, 0
+	return c
 }
 
 // DefaultConfig is penny's default: every lossless pass except the tabular
@@ -47,6 +83,7 @@ func DefaultConfig() Config {
 		Dedupe:             true,
 		NearDupThreshold:   0.9,
 		SummarizeMinTokens: 400,
+		SummarizeRatio:     DefaultSummarizeRatio,
 	}
 }
 
@@ -66,6 +103,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: budget_ratio = %v: must be in [0, 1) (0 disables)", ErrConfig, c.BudgetRatio)
 	case c.SummarizeMinTokens < 0:
 		return fmt.Errorf("%w: summarize_min_tokens = %d: must be ≥ 0", ErrConfig, c.SummarizeMinTokens)
+	case c.SummarizeRatio < 0 || c.SummarizeRatio >= 1:
+		return fmt.Errorf("%w: summarize_ratio = %v: must be in [0, 1) (0 = %v)", ErrConfig, c.SummarizeRatio, DefaultSummarizeRatio)
 	}
 	return nil
 }

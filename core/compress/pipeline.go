@@ -9,59 +9,32 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/pennyllm/penny/core/money"
 	"github.com/pennyllm/penny/core/tokens"
 )
 
-// Summarizer condenses text with a (cheap) model. The provider layer
-// implements it; core never calls a network itself. costNanos is what the
-// call cost, so that compression is not projected as free.
-type Summarizer interface {
-	Summarize(ctx context.Context, text string) (summary string, costNanos money.Nanos, err error)
-}
-
 // Compressor runs the configured passes. It is safe for concurrent use; its
 // only state is a bounded memo of token counts per text piece, which makes
-// re-planning an edited prompt (every keystroke) cheap.
+// re-planning an edited prompt (every keystroke) cheap. It never calls a
+// model: summarization is projected (see PendingSummary).
 type Compressor struct {
-	cfg        Config
-	passes     []pass
-	summarizer Summarizer
+	cfg    Config
+	passes []pass
+	// summaryTokens overrides the projected summary length (Option).
+	summaryTokens func(regionTokens int) int
 
 	mu   sync.Mutex
 	memo map[memoKey]int
-	// summaries caches the summarizer's answers by input text: planning
-	// runs on every keystroke, and a model call per keystroke would cost
-	// more than the compression saves.
-	summaries map[string]summary
 }
 
-type summary struct {
-	text string
-	cost money.Nanos
-}
+// Option adjusts a Compressor. A nil Option is ignored.
+type Option func(*Compressor)
 
-// summaryLimit bounds the summary cache (dropped wholesale when full).
-const summaryLimit = 64
-
-func (c *Compressor) cachedSummary(ctx context.Context, text string) (string, money.Nanos, bool, error) {
-	c.mu.Lock()
-	s, ok := c.summaries[text]
-	c.mu.Unlock()
-	if ok {
-		return s.text, s.cost, true, nil
-	}
-	out, cost, err := c.summarizer.Summarize(ctx, text)
-	if err != nil {
-		return "", 0, false, err
-	}
-	c.mu.Lock()
-	if len(c.summaries) >= summaryLimit {
-		c.summaries = map[string]summary{}
-	}
-	c.summaries[text] = summary{out, cost}
-	c.mu.Unlock()
-	return out, cost, false, nil
+// WithSummaryEstimate replaces the projected summary length, summarize_ratio
+// of the region, with f (given the region's tokens) — for a caller that
+// has measured its summarizer. The floor for the protected units the
+// summary must keep still applies.
+func WithSummaryEstimate(f func(regionTokens int) int) Option {
+	return func(c *Compressor) { c.summaryTokens = f }
 }
 
 type memoKey struct {
@@ -73,16 +46,17 @@ type memoKey struct {
 // which is cheaper than an LRU and only costs one cold count.
 const memoLimit = 1 << 16
 
-// New builds a Compressor from a validated config. summarizer may be nil
-// unless cfg.Summarize is on.
-func New(cfg Config, summarizer Summarizer) (*Compressor, error) {
+// New builds a Compressor from a validated config.
+func New(cfg Config, opts ...Option) (*Compressor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Summarize && summarizer == nil {
-		return nil, fmt.Errorf("%w: summarize = true needs a summarizer (a cheap model in [providers])", ErrConfig)
+	c := &Compressor{cfg: cfg, memo: map[memoKey]int{}}
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
 	}
-	c := &Compressor{cfg: cfg, summarizer: summarizer, memo: map[memoKey]int{}, summaries: map[string]summary{}}
 	// The order matters: cheap structural passes first so that dedupe
 	// compares normalised text, lossy passes last so that they see what
 	// the lossless ones could not remove.
@@ -107,11 +81,14 @@ func New(cfg Config, summarizer Summarizer) (*Compressor, error) {
 	if cfg.Stopwords {
 		c.passes = append(c.passes, pass{name: "stopwords", lossy: true, run: stopwordPass})
 	}
-	if cfg.Summarize {
-		c.passes = append(c.passes, pass{name: "summarize", lossy: true, once: true, run: summarizePass})
-	}
 	if cfg.BudgetTokens > 0 || cfg.BudgetRatio > 0 {
 		c.passes = append(c.passes, pass{name: "budget", lossy: true, run: budgetPass})
+	}
+	// Summarize comes last and runs outside the loop: it is projected on
+	// the final text, so that the region the send replaces is exactly the
+	// one the preview marks (budget mode has already dropped what it would).
+	if cfg.Summarize {
+		c.passes = append(c.passes, pass{name: "summarize", lossy: true, projected: true})
 	}
 	return c, nil
 }
@@ -131,10 +108,11 @@ func (c *Compressor) budget(before int) int {
 func (c *Compressor) withBudget(tokens int) *Compressor {
 	cfg := c.cfg
 	cfg.BudgetTokens, cfg.BudgetRatio = tokens, 0
-	out, err := New(cfg, c.summarizer)
+	out, err := New(cfg)
 	if err != nil {
 		return c // cannot happen: cfg was valid with a ratio
 	}
+	out.summaryTokens = c.summaryTokens
 	return out
 }
 
@@ -171,70 +149,73 @@ type pass struct {
 	// cannot break a unit of the original; the others are checked against
 	// the original's units after every application.
 	whitespaceOnly bool
-	// once passes run in the first round only: summarizing the summary
-	// would pay for a second model call.
-	once bool
-	run  func(ctx context.Context, d *doc, st *state) ([]edit, error)
+	// projected passes make no edit in the loop; Compress projects them
+	// on the final text (summarize).
+	projected bool
+	run       func(ctx context.Context, d *doc, st *state) ([]edit, error)
 }
 
 // state is what a pass may need beyond its input.
 type state struct {
-	cfg       Config
-	meter     *meter
-	tokens    int // tokens of the pass input
-	budget    int // the token budget for this prompt, 0 when off
-	summarize func(ctx context.Context, text string) (string, money.Nanos, bool, error)
-	costNanos money.Nanos
-	extraTok  int
-	note      string
+	cfg    Config
+	meter  *meter
+	tokens int // tokens of the pass input
+	budget int // the token budget for this prompt, 0 when off
+	note   string
 }
 
 // maxRounds bounds the fixed-point loop. One round is normally enough: the
 // passes are written so that none creates work for an earlier one. A second
 // round only confirms it; a third catches rare interactions (a removal that
-// leaves a blank-line run at the end of the text).
-const maxRounds = 3
+// leaves a blank-line run at the end of the text). Budget mode can need
+// more: a residue is analysed afresh on the next round and may be reduced
+// again. Every applied round removes tokens, so the loop ends early; the
+// bound only caps pathological inputs, and stopping before the fixed point
+// would make compressing the output again save more.
+const maxRounds = 8
 
 // Compress runs the passes over text. Token figures come from counter; the
 // per-pass savings add up exactly to TokensBefore − Tokens.
 func (c *Compressor) Compress(ctx context.Context, text string, counter tokens.Counter) (Result, error) {
 	m := c.newMeter(counter)
 	defer c.keep(m)
-	before := m.count(text)
+	before := m.countText(text)
+	ac := newAnalysisCache()
 	res := Result{TokensBefore: before, Passes: make([]PassResult, len(c.passes))}
 	for i, p := range c.passes {
 		res.Passes[i] = PassResult{Name: p.name, Lossy: p.lossy, Skipped: true}
+		res.Lossy = res.Lossy || p.lossy
 	}
 	cur, curTok := text, before
 	var origUnits []Unit
 	var tr *tracker
 	var history []snapshot
 	var d *doc
+	var spare []int // the tracker's next positions, reused
+	var first *doc  // the original's analysis: the tracker holds its units
 	for round := 0; round < maxRounds; round++ {
 		changed, unsettled := false, false
 		for i, p := range c.passes {
 			if err := ctx.Err(); err != nil {
 				return Result{}, fmt.Errorf("compress %s: %w", p.name, err)
 			}
-			if p.once && round > 0 {
-				continue
-			}
 			if d == nil || d.text != cur {
-				d = analyze(cur)
+				d = analyzeWith(cur, ac)
 			}
 			if origUnits == nil {
+				first = d
 				origUnits = d.units
 				if origUnits == nil {
 					origUnits = []Unit{}
 				}
 				tr = newTracker(origUnits)
 			}
-			st := &state{cfg: c.cfg, meter: m, tokens: curTok, summarize: c.cachedSummary, budget: c.budget(before)}
+			if p.projected {
+				continue
+			}
+			st := &state{cfg: c.cfg, meter: m, tokens: curTok, budget: c.budget(before)}
 			edits, err := p.run(ctx, d, st)
 			pr := &res.Passes[i]
-			pr.CostNanos += st.costNanos
-			res.ExtraCostNanos += st.costNanos
-			res.ExtraTokens += st.extraTok
 			if st.note != "" && round == 0 {
 				pr.Note = st.note
 			}
@@ -254,11 +235,36 @@ func (c *Compressor) Compress(ctx context.Context, text string, counter tokens.C
 			if out == cur {
 				continue
 			}
-			t := m.count(out)
+			// Only the pieces the kept edits touched are counted again.
+			t := m.countEdit(out, kept)
 			if t >= curTok {
 				if round == 0 {
 					pr.Note = fmt.Sprintf("would change %d → %d tokens", curTok, t)
 				}
+				continue
+			}
+			// An output that keeps a unit of the original but no longer
+			// protects it (an edit changed how its line is judged, as
+			// joining two lines into a base64 run does) is refused like
+			// one that saves nothing: the next run could remove the unit,
+			// so the result would be no fixed point. The analysis is the
+			// one the next pass needs anyway.
+			// cur's analysis is done with (its buffers go to the new one)
+			// unless the new output is refused, which is rare enough to
+			// analyse cur again then.
+			if d != first {
+				ac.release(d)
+			}
+			d = nil
+			nd := analyzeWith(out, ac)
+			npos := tr.advanced(kept, spare)
+			if !tr.protectedAt(npos, nd) {
+				pr.Rejected += len(kept)
+				if round == 0 {
+					pr.Note = "would leave a protected unit unprotected"
+				}
+				spare = npos
+				ac.release(nd)
 				continue
 			}
 			pr.Skipped = false
@@ -267,7 +273,9 @@ func (c *Compressor) Compress(ctx context.Context, text string, counter tokens.C
 			if round == 0 {
 				pr.Spans = spans(kept)
 			}
-			tr.advance(kept)
+			tr.pos, spare = npos, tr.pos
+			m.adopt(out)
+			d = nd
 			cur, curTok = out, t
 			history = append(history, snapshot{cur, curTok, i})
 			changed = true
@@ -287,6 +295,11 @@ func (c *Compressor) Compress(ctx context.Context, text string, counter tokens.C
 	}
 	res.ProtectedUnits = chk.Units
 	res.ProtectedKept = chk.Ratio()
+	for i, p := range c.passes {
+		if p.projected {
+			res.Summary = c.projectSummary(res.Text, m, &res.Passes[i])
+		}
+	}
 	return res, nil
 }
 
@@ -425,7 +438,7 @@ func apply(s string, es []edit) string {
 func guard(d *doc, es []edit) (string, []edit, int) {
 	es = normalizeEdits(es)
 	rejected := 0
-	kept := es[:0:0]
+	kept := make([]edit, 0, len(es))
 	for _, e := range es {
 		if !e.dup && d.overlapsProt(e.start, e.end) {
 			rejected++
@@ -435,6 +448,7 @@ func guard(d *doc, es []edit) (string, []edit, int) {
 	}
 	for range 8 {
 		out := apply(d.text, kept)
+		inOut := keptIn{out: out}
 		var bad map[int]bool
 		ui := 0
 		for k, e := range kept {
@@ -449,7 +463,7 @@ func guard(d *doc, es []edit) (string, []edit, int) {
 				if u.End <= e.start {
 					continue
 				}
-				if !strings.Contains(out, u.Text) {
+				if !inOut.has(u.Text) {
 					if bad == nil {
 						bad = map[int]bool{}
 					}

@@ -9,13 +9,12 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/pennyllm/penny/core/money"
 	"github.com/pennyllm/penny/core/tokens"
 )
 
-func mustNew(t testing.TB, cfg Config, s Summarizer) *Compressor {
+func mustNew(t testing.TB, cfg Config, opts ...Option) *Compressor {
 	t.Helper()
-	c, err := New(cfg, s)
+	c, err := New(cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,65 +315,7 @@ func TestBudget(t *testing.T) {
 	}
 }
 
-type fakeSummarizer struct {
-	calls int
-	out   string
-	err   error
-	mu    sync.Mutex
-}
-
-func (f *fakeSummarizer) Summarize(_ context.Context, text string) (string, money.Nanos, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls++
-	if f.err != nil {
-		return "", 0, f.err
-	}
-	return f.out, money.Nanos(1500), nil
-}
-
-func TestSummarize(t *testing.T) {
-	in := strings.Repeat("The migration moved 42 services to the new cluster in eu-west-1 over several weeks of careful work. ", 40) +
-		"\n\nWhich region did the services move to?"
-	f := &fakeSummarizer{out: "Services moved to the new cluster."}
-	cfg := Config{Summarize: true, SummarizeMinTokens: 100}
-	c := mustNew(t, cfg, f)
-	r := run(t, c, in)
-	if f.calls != 1 {
-		t.Fatalf("summarizer called %d times", f.calls)
-	}
-	if r.ExtraCostNanos != 1500 || r.Passes[0].CostNanos != 1500 || r.ExtraTokens <= r.TokensBefore/2 {
-		t.Fatalf("summarizer cost not counted: %+v", r)
-	}
-	// The summary dropped "42" and "eu-west-1": they are kept verbatim.
-	if !strings.Contains(r.Text, "Kept verbatim: 42; eu-west-1") {
-		t.Fatalf("lost units not appended:\n%s", r.Text)
-	}
-	// Planning the same prompt again reuses the summary: no second call,
-	// no second charge, the same text.
-	r2 := run(t, c, in)
-	if f.calls != 1 || r2.ExtraCostNanos != 0 || r2.Text != r.Text || r2.Passes[0].Note == "" {
-		t.Fatalf("summary not reused: calls %d, cost %d, note %q", f.calls, r2.ExtraCostNanos, r2.Passes[0].Note)
-	}
-	if chk := CheckProtected(in, r.Text); chk.Kept != chk.Units {
-		t.Fatalf("lost %v", chk.Missing)
-	}
-	// Below the minimum: no call, a note.
-	f2 := &fakeSummarizer{out: "x"}
-	r = run(t, mustNew(t, Config{Summarize: true, SummarizeMinTokens: 100000}, f2), in)
-	if f2.calls != 0 || r.Passes[0].Note == "" {
-		t.Fatalf("summarizer called below min: %d %+v", f2.calls, r.Passes[0])
-	}
-	// Errors propagate with context.
-	boom := errors.New("boom")
-	_, err := mustNew(t, cfg, &fakeSummarizer{err: boom}).Compress(context.Background(), in, counter())
-	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "summarize") {
-		t.Fatalf("err = %v", err)
-	}
-	if _, err := New(Config{Summarize: true}, nil); !errors.Is(err, ErrConfig) {
-		t.Fatalf("summarize without summarizer: %v", err)
-	}
-}
+// TestSummarize* are in summarize_test.go.
 
 func TestConfigValidate(t *testing.T) {
 	if err := DefaultConfig().Validate(); err != nil {
@@ -385,6 +326,7 @@ func TestConfigValidate(t *testing.T) {
 		"budget_tokens":        {BudgetTokens: -1},
 		"budget_ratio":         {BudgetRatio: 1},
 		"summarize_min_tokens": {SummarizeMinTokens: -3},
+		"summarize_ratio":      {SummarizeRatio: 1},
 	} {
 		err := cfg.Validate()
 		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), field) {

@@ -168,3 +168,16 @@ func TestWithRulesKeepsEverythingElse(t *testing.T) {
 		t.Error("an invalid pattern was saved")
 	}
 }
+
+func TestSummarizeSettings(t *testing.T) {
+	c, err := Parse("penny.toml", []byte("[compress]\nsummarize = true\nsummarize_model = \"gpt-4o-mini\"\nsummarize_ratio = 0.3\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Compress.Summarize || c.Compress.SummarizeModel != "gpt-4o-mini" || c.Compress.SummarizeRatio != 0.3 || c.Compress.SummarizeMinTokens != 400 {
+		t.Fatalf("compress = %+v", c.Compress)
+	}
+	if _, err := Parse("/p/penny.toml", []byte("[compress]\nsummarize_ratio = 1.5\n"), nil); err == nil || !strings.Contains(err.Error(), "summarize_ratio") {
+		t.Fatalf("err = %v", err)
+	}
+}

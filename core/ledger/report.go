@@ -22,11 +22,11 @@ func amount(n money.Nanos) Amount { return Amount{Nanos: n, USD: n.USD()} }
 
 // Totals aggregates a set of records.
 type Totals struct {
-	Requests         int64   `json:"requests"`  // every request record: hits, calls, failures, refusals
+	Requests int64 `json:"requests"` // every request record: hits, calls, failures, refusals
 	// HelperCalls are model calls made to prepare a request (summaries,
 	// TagSummarize): their cost and tokens count, but they are not
 	// requests, calls or failures and do not dilute the hit rate.
-	HelperCalls int64 `json:"helper_calls"`
+	HelperCalls      int64   `json:"helper_calls"`
 	Calls            int64   `json:"calls"`     // successful model calls
 	Hits             int64   `json:"hits"`      // answered from the cache
 	Failures         int64   `json:"failures"`  // model calls that failed
@@ -292,7 +292,7 @@ func Summarize(ctx context.Context, s Store, f Filter, loc *time.Location) (Repo
 func (r Report) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
 	t := r.Totals
-	if t.Requests == 0 {
+	if t.Requests == 0 && t.HelperCalls == 0 {
 		ew.printf("ledger is empty: nothing has been sent yet (try `penny send`)\n")
 		return ew.err
 	}

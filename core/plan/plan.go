@@ -13,6 +13,7 @@ import (
 	"github.com/pennyllm/penny/core/cache"
 	"github.com/pennyllm/penny/core/compress"
 	"github.com/pennyllm/penny/core/cost"
+	"github.com/pennyllm/penny/core/llm"
 	"github.com/pennyllm/penny/core/money"
 	"github.com/pennyllm/penny/core/pricing"
 	"github.com/pennyllm/penny/core/route"
@@ -107,15 +108,41 @@ type Options struct {
 	RequestsPerDay   int64       // for the monthly projection
 	Scope            cache.Scope // Model is filled by the planner from the route
 	Turns            int
+	// Lossy switches the lossy compression passes on or off for this
+	// prompt (the playground's toggle, `--lossy`); nil keeps the config's
+	// choice. It needs the Planner's Lossy and Lossless compressors.
+	Lossy *bool
 }
 
-// Planner wires the stages. All fields are required.
+// Planner wires the stages. Tokens, Catalog, Compressor, Cache and Router
+// are required.
 type Planner struct {
 	Tokens     *tokens.Registry
 	Catalog    *pricing.Catalog
-	Compressor Compressor
+	Compressor Compressor // as configured
 	Cache      Cache
 	Router     Router
+
+	// Lossy and Lossless are the configured compressor with the lossy
+	// passes switched on and off (compress.Config.WithLossy), used when
+	// Options.Lossy asks; nil falls back to Compressor.
+	Lossy    Compressor
+	Lossless Compressor
+	// SummarizeModel prices the summary a plan projects (see
+	// compress.PendingSummary); "" prices it on the routed model.
+	SummarizeModel string
+}
+
+// compressor is the compression stage for opt.
+func (p *Planner) compressor(opt Options) Compressor {
+	switch {
+	case opt.Lossy == nil:
+	case *opt.Lossy && p.Lossy != nil:
+		return p.Lossy
+	case !*opt.Lossy && p.Lossless != nil:
+		return p.Lossless
+	}
+	return p.Compressor
 }
 
 // MaxPromptBytes bounds what the planner accepts; larger prompts are refused
@@ -154,7 +181,7 @@ func (p *Planner) Plan(ctx context.Context, prompt string, opt Options) (Plan, e
 		},
 	}
 
-	comp, err := p.Compressor.Compress(ctx, prompt, baseCounter)
+	comp, err := p.compressor(opt).Compress(ctx, prompt, baseCounter)
 	if err != nil {
 		return Plan{}, fmt.Errorf("compress: %w", err)
 	}
@@ -181,8 +208,41 @@ func (p *Planner) Plan(ctx context.Context, prompt string, opt Options) (Plan, e
 	}
 	pl.Cache = res
 
-	pl.Cost = p.project(base, routed, prompt, in.Tokens, comp, res, opt)
+	if comp.Summary != nil {
+		if err := p.priceSummary(&pl.Compression, routed); err != nil {
+			return Plan{}, err
+		}
+	}
+	pl.Cost = p.project(base, routed, prompt, in.Tokens, pl.Compression, res, opt)
 	return pl, nil
+}
+
+// priceSummary prices the summarizer call a plan projects — the request
+// it will send (instruction and region) counted with the summarizer's
+// tokenizer, and the projected summary length as completion — so that
+// the optimized cost includes what compression itself costs. No call is
+// made: planning never spends.
+func (p *Planner) priceSummary(comp *compress.Result, routed pricing.Model) error {
+	sm := routed
+	if p.SummarizeModel != "" {
+		var ok bool
+		if sm, ok = p.Catalog.Lookup(p.SummarizeModel); !ok {
+			return fmt.Errorf("compress: %w: summarize_model %q is not in the price catalog", ErrUnknownModel, p.SummarizeModel)
+		}
+	}
+	s := comp.Summary
+	req := s.Request(sm.ID)
+	in := llm.PromptTokens(p.Tokens.ForModel(sm.ID), req.Messages())
+	c := cost.Request(sm, cost.Usage{PromptTokens: int64(in), CompletionTokens: int64(s.EstimatedTokens)})
+	s.Model, s.PromptTokens, s.CostNanos = sm.ID, in, c
+	comp.ExtraCostNanos += c
+	comp.ExtraTokens += in + s.EstimatedTokens
+	for i := range comp.Passes {
+		if comp.Passes[i].Pending {
+			comp.Passes[i].CostNanos += c
+		}
+	}
+	return nil
 }
 
 func (p *Planner) project(base, routed pricing.Model, prompt string, promptTokens int, comp compress.Result, res cache.Result, opt Options) Cost {
@@ -190,7 +250,13 @@ func (p *Planner) project(base, routed pricing.Model, prompt string, promptToken
 	completion := int64(opt.CompletionTokens)
 	baseRat := cost.RequestRat(base, cost.Usage{PromptTokens: int64(promptTokens + chatOverhead), CompletionTokens: completion})
 	routedCounter := p.Tokens.ForModel(routed.ID)
-	optTokens := routedCounter.Count(compressed).Tokens
+	compTokens := routedCounter.Count(compressed).Tokens
+	optTokens := compTokens
+	if s := comp.Summary; s != nil {
+		// The send replaces the region with the summary: the projected
+		// prompt has the estimate in place of the region.
+		optTokens = max(0, compTokens-routedCounter.Count(s.Region).Tokens+s.EstimatedTokens)
+	}
 	// The original prompt under the routed model's tokenizer prices R, the
 	// routing counterfactual; most often it is a count already made.
 	var routedTokens int
@@ -198,7 +264,7 @@ func (p *Planner) project(base, routed pricing.Model, prompt string, promptToken
 	case routed.ID == base.ID:
 		routedTokens = promptTokens
 	case compressed == prompt:
-		routedTokens = optTokens
+		routedTokens = compTokens
 	default:
 		routedTokens = routedCounter.Count(prompt).Tokens
 	}
@@ -229,6 +295,11 @@ func (p *Planner) project(base, routed pricing.Model, prompt string, promptToken
 			fmt.Sprintf("chat framing: %d tokens per request", chatOverhead),
 			fmt.Sprintf("month = %d days × %d requests/day", cost.DaysPerMonth, opt.RequestsPerDay),
 		},
+	}
+	if s := comp.Summary; s != nil {
+		c.Assumptions = append(c.Assumptions, fmt.Sprintf(
+			"summary made at send by %s: about %d tokens for a %d-token run (%.0f%%, at least its %d protected units), costing %s",
+			s.Model, s.EstimatedTokens, s.RegionTokens, 100*s.Ratio, len(s.Keep), s.CostNanos.String()))
 	}
 	if b > 0 {
 		c.SavingsPct = 100 * float64(b-o) / float64(b)

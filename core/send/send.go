@@ -17,6 +17,7 @@ import (
 	"github.com/pennyllm/penny/core/batch"
 	"github.com/pennyllm/penny/core/budget"
 	"github.com/pennyllm/penny/core/cache"
+	"github.com/pennyllm/penny/core/compress"
 	"github.com/pennyllm/penny/core/cost"
 	"github.com/pennyllm/penny/core/ledger"
 	"github.com/pennyllm/penny/core/llm"
@@ -98,6 +99,10 @@ type Deps struct {
 	Budget    Budget                             // optional: without it, nothing is held or capped
 	Batcher   *batch.Batcher[Call, llm.Response] // optional: calls go through it when set
 	Clock     func() time.Time                   // optional: time.Now
+	// Summarizer makes the summaries plans project (compress.PendingSummary).
+	// Optional: without it such a plan is sent without its summary, and
+	// the Outcome says so.
+	Summarizer compress.Summarizer
 }
 
 // Sender executes plans. Safe for concurrent use.
@@ -207,6 +212,37 @@ type Outcome struct {
 	Alerts    []budget.Alert `json:"alerts,omitempty"`
 	LedgerID  int64          `json:"ledger_id"`
 	Warnings  []string       `json:"warnings,omitempty"`
+	// Summary is the summarizer call made before the routed one, when the
+	// plan projected a summary; nil otherwise.
+	Summary *SummaryInfo `json:"summary,omitempty"`
+}
+
+// TagSummarize tags the ledger record of a summarizer call. A summary is a
+// model call of its own — its model, tokens, cost and budget hold — so it
+// gets its own record: baseline 0, its cost charged to compression
+// (Saved.Compression = −cost), which keeps the savings by strategy honest.
+const TagSummarize = ledger.TagSummarize
+
+// SummaryInfo is what the summarizer call did. Its cost is in the
+// Outcome's Cost (projected and actual) and in its own ledger record.
+type SummaryInfo struct {
+	Model            string      `json:"model"`
+	Provider         string      `json:"provider,omitempty"`
+	PromptTokens     int64       `json:"prompt_tokens"`
+	CompletionTokens int64       `json:"completion_tokens"`
+	ProjectedNanos   money.Nanos `json:"projected_nanos"`
+	ActualNanos      money.Nanos `json:"actual_nanos"`
+	LedgerID         int64       `json:"ledger_id,omitempty"`
+	Simulated        bool        `json:"simulated"`
+	// Applied: the summary replaced its region in the prompt sent. When
+	// false, Error says why and the prompt went without it (nothing lost).
+	Applied bool   `json:"applied"`
+	Error   string `json:"error,omitempty"`
+	// TokensSaved is the region's tokens minus the summary's, in the routed
+	// model's tokenizer, when applied.
+	TokensSaved int `json:"tokens_saved"`
+	// KeptVerbatim are protected units the summary lost, appended verbatim.
+	KeptVerbatim []string `json:"kept_verbatim,omitempty"`
 }
 
 // bookkeepingTimeout bounds ledger and budget writes made after the caller's
@@ -301,8 +337,18 @@ func (s *Sender) call(ctx context.Context, pl plan.Plan, scope cache.Scope, creq
 		return fail(fmt.Errorf("send: %w: routed model %q", plan.ErrUnknownModel, pl.Route.Model))
 	}
 	counter := s.d.Tokens.ForModel(m.ID)
-	req, hold, err := s.request(m, counter, pl, scope)
+	text := pl.Compression.Text
+	if text == "" {
+		text = pl.Prompt
+	}
+	var sumNanos money.Nanos // what the summary cost, spent whatever happens next
+	if ps := pl.Compression.Summary; ps != nil {
+		text = s.summarize(ctx, *ps, text, counter, rec, out)
+		sumNanos = out.Summary.ActualNanos
+	}
+	req, hold, err := s.request(m, counter, text, pl, scope)
 	if err != nil {
+		out.Cost.ActualNanos = sumNanos
 		return fail(err)
 	}
 	projPrompt := int64(pl.Cost.OptimizedPromptTokens + pl.Input.OverheadTokens)
@@ -315,7 +361,16 @@ func (s *Sender) call(ctx context.Context, pl plan.Plan, scope cache.Scope, creq
 	}
 	out.Projected = Projected{PromptTokens: projPrompt, CompletionTokens: rec.ProjectedCompletionTokens,
 		MaxCompletionTokens: int64(req.MaxTokens)}
+	// The Outcome's projection and actual cost cover the whole send, the
+	// summary included; the ledger keeps the summarizer's part on its own
+	// record, so this record's projection is the routed call's alone.
 	out.Cost.ProjectedNanos = rec.ProjectedNanos
+	out.Cost.ActualNanos = sumNanos
+	if out.Summary != nil && !hit(pl.Cache.Outcome) {
+		rec.ProjectedNanos -= out.Summary.ProjectedNanos
+	} else if out.Summary != nil {
+		out.Cost.ProjectedNanos += out.Summary.ProjectedNanos
+	}
 
 	prov, err := s.d.Providers.Provider(m.ID)
 	if err != nil {
@@ -382,11 +437,11 @@ func (s *Sender) call(ctx context.Context, pl plan.Plan, scope cache.Scope, creq
 	out.Response = Response{Text: resp.Text, Model: resp.Model, Provider: rec.Provider, FinishReason: resp.FinishReason}
 	out.Usage = u
 	out.Simulated = resp.Simulated
-	out.Cost.ActualNanos = actual
+	out.Cost.ActualNanos = actual + sumNanos
 	rec.ResponseModel, rec.Simulated = resp.Model, resp.Simulated
 	rec.PromptTokens, rec.CompletionTokens, rec.CachedPromptTokens = u.PromptTokens, u.CompletionTokens, u.CachedPromptTokens
 	rec.UsageKnown, rec.ActualNanos = u.Reported, actual
-	s.attribute(&rec, pl, scope, priced, u, resp.Text)
+	s.attribute(&rec, pl, scope, priced, u, resp.Text, counter.Count(text).Tokens)
 	out.Cost.BaselineNanos = rec.BaselineNanos
 
 	var notRecorded []string
@@ -424,11 +479,7 @@ func (s *Sender) call(ctx context.Context, pl plan.Plan, scope cache.Scope, creq
 
 // request builds the chat request and its maximum cost. The completion cap
 // is always sent, so that the hold is a true upper bound.
-func (s *Sender) request(m pricing.Model, counter tokens.Counter, pl plan.Plan, scope cache.Scope) (llm.Request, money.Nanos, error) {
-	text := pl.Compression.Text
-	if text == "" {
-		text = pl.Prompt
-	}
+func (s *Sender) request(m pricing.Model, counter tokens.Counter, text string, pl plan.Plan, scope cache.Scope) (llm.Request, money.Nanos, error) {
 	var msgs []llm.Message
 	pc := counter.Count(text)
 	promptTokens, exact := int64(pc.Tokens+pl.Input.OverheadTokens), pc.Exact
@@ -532,15 +583,18 @@ func (s *Sender) baseline(pl plan.Plan, scope cache.Scope, text string, completi
 // attribute re-prices the baseline with the real answer and splits the
 // saving, baseline − actual, between the strategies (plan.Attribution's
 // order): compression is the prompt tokens it removed at the routed model's
-// input price, the provider's prompt-cache discount is what the call would
-// have cost at full price minus what it cost, and routing is the rest of
-// the difference to the baseline. The parts add up to the saving exactly.
-func (s *Sender) attribute(rec *ledger.Record, pl plan.Plan, scope cache.Scope, m pricing.Model, u Usage, text string) {
+// input price (sent is the prompt actually sent, counted with the routed
+// model's tokenizer: a summary's real length, not its projection), the
+// provider's prompt-cache discount is what the call would have cost at full
+// price minus what it cost, and routing is the rest of the difference to
+// the baseline. The parts add up to the saving exactly. A summary's own
+// cost is on its own record (TagSummarize).
+func (s *Sender) attribute(rec *ledger.Record, pl plan.Plan, scope cache.Scope, m pricing.Model, u Usage, text string, sent int) {
 	if b, ok := s.baseline(pl, scope, text, u.CompletionTokens); ok {
 		rec.BaselineNanos = b
 	}
 	full := cost.Request(m, cost.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens})
-	compression := m.Input.Cost(int64(pl.Cost.RoutedPromptTokens - pl.Cost.OptimizedPromptTokens))
+	compression := m.Input.Cost(int64(pl.Cost.RoutedPromptTokens - sent))
 	rec.Saved = ledger.Saved{
 		Discount:    full - rec.ActualNanos,
 		Compression: compression,

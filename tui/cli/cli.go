@@ -100,10 +100,10 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"plan", "show what a prompt will cost and what penny would do", "penny plan [--model M] [--json] [PROMPT|-]", runPlan},
+		{"plan", "show what a prompt will cost and what penny would do", "penny plan [--model M] [--lossy] [--json] [PROMPT|-]", runPlan},
 		{"scenario", "project a traffic scenario per day and per month", "penny scenario FILE [--json]", runScenario},
 		{"prices", "list the price catalog or import a LiteLLM price map", "penny prices list [--json] | penny prices import FILE", runPrices},
-		{"send", "execute a plan: cache, route, compress, call; record actual cost", "penny send [--model M] [--json] [PROMPT|-]", runSend},
+		{"send", "execute a plan: cache, route, compress, call; record actual cost", "penny send [--model M] [--lossy] [--json] [PROMPT|-]", runSend},
 		{"eval", "measure compression, the cache or the router on labelled data", "penny eval compress FILE... | eval cache --pairs FILE [--threshold T] | eval route --data FILE... [--train FILE...]  [--json]", runEval},
 		{"replay", "replay traffic through the full pipeline offline and report the savings", "penny replay FILE [--json] [--requests-per-day N] [--strict]", runReplay},
 		{"cache", "inspect and manage the response cache", "penny cache ls [--sort hits|age|recent|lru] [--limit N] [--tenant T] | stats | pin ID | unpin ID | evict ID | clear | reembed  [--json]", runCache},

@@ -34,10 +34,18 @@ func planArgs(ctx context.Context, d Deps, s IO, fs *flag.FlagSet, args []string
 	model := fs.String("model", cfg.BaselineModel, "baseline model you would otherwise call")
 	completion := fs.Int("completion-tokens", cfg.CompletionTokens, "assumed completion length for the projection")
 	perDay := fs.Int64("requests-per-day", cfg.RequestsPerDay, "traffic for the monthly projection")
+	lossy := fs.Bool("lossy", false, "lossy compression passes on for this prompt (--lossy=false: off); default as configured")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return plan.Plan{}, cache.Scope{}, err
 	}
+	// Absent, the config decides; present, the flag's value does.
+	var lossyOpt *bool
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "lossy" {
+			lossyOpt = lossy
+		}
+	})
 	prompt, err := promptArg(s, pos)
 	if err != nil {
 		return plan.Plan{}, cache.Scope{}, err
@@ -51,7 +59,7 @@ func planArgs(ctx context.Context, d Deps, s IO, fs *flag.FlagSet, args []string
 		return plan.Plan{}, cache.Scope{}, err
 	}
 	pl, err := p.Plan(ctx, prompt, plan.Options{
-		Baseline: *model, CompletionTokens: *completion, RequestsPerDay: *perDay, Scope: scope,
+		Baseline: *model, CompletionTokens: *completion, RequestsPerDay: *perDay, Scope: scope, Lossy: lossyOpt,
 	})
 	return pl, scope, err
 }
@@ -88,7 +96,17 @@ func writePlan(w io.Writer, pl plan.Plan) {
 	if len(passes) > 0 {
 		fmt.Fprintf(w, " (%s)", strings.Join(passes, ", "))
 	}
+	if c.Lossy {
+		fmt.Fprint(w, " · lossy passes on")
+	}
 	fmt.Fprintln(w)
+	if s := c.Summary; s != nil {
+		fmt.Fprintf(w, "             summary at send by %s: %d-token prose run → about %d tokens, costing %s\n",
+			s.Model, s.RegionTokens, s.EstimatedTokens, s.CostNanos)
+		if len(s.Keep) > 0 {
+			fmt.Fprintf(w, "             kept verbatim: %s\n", truncate(strings.Join(s.Keep, "; "), 100))
+		}
+	}
 
 	r := pl.Route
 	fmt.Fprintf(w, "Route        %s (tier %s, score %.2f)\n", r.Model, r.Tier, r.Score)

@@ -58,6 +58,13 @@ func runSend(ctx context.Context, d Deps, s IO, args []string) error {
 		out.Projected.PromptTokens, out.Projected.CompletionTokens, out.Usage.PromptTokens, out.Usage.CompletionTokens)
 	fmt.Fprintf(s.Stdout, "  cost      projected %s   actual %s   baseline %s   saved %s\n",
 		out.Cost.ProjectedNanos, out.Cost.ActualNanos, out.Cost.BaselineNanos, out.Cost.BaselineNanos-out.Cost.ActualNanos)
+	if sm := out.Summary; sm != nil {
+		if sm.Applied {
+			fmt.Fprintf(s.Stdout, "  summary   %s: −%d prompt tokens for %s (ledger tag %q)\n", sm.Model, sm.TokensSaved, sm.ActualNanos, send.TagSummarize)
+		} else {
+			fmt.Fprintf(s.Stdout, "  summary   not used (%s); cost %s\n", sm.Error, sm.ActualNanos)
+		}
+	}
 	for _, a := range out.Alerts {
 		fmt.Fprintf(s.Stderr, "penny: budget alert: %v\n", a)
 	}

@@ -15,6 +15,9 @@ type Global struct {
 	Baseline  key.Binding
 	Help      key.Binding
 	Demo      key.Binding
+	// Lossy switches the lossy compression passes on or off for the
+	// prompt being edited (plan.Options.Lossy).
+	Lossy key.Binding
 
 	Playground key.Binding
 	History    key.Binding
@@ -34,6 +37,9 @@ func NewGlobal() Global {
 		Baseline:  key.NewBinding(key.WithKeys("ctrl+o"), key.WithHelp("ctrl+o", "baseline")),
 		Help:      key.NewBinding(key.WithKeys("f1"), key.WithHelp("f1", "help")),
 		Demo:      key.NewBinding(key.WithKeys("ctrl+l"), key.WithHelp("ctrl+l", "demo data")),
+		// ctrl+y is free in the editor's key map; f7 for terminals that
+		// take ctrl+y (dsusp on BSD ttys outside raw mode).
+		Lossy: key.NewBinding(key.WithKeys("ctrl+y", "f7"), key.WithHelp("ctrl+y", "lossy on")),
 
 		Playground: key.NewBinding(key.WithKeys("alt+1", "f2"), key.WithHelp("alt+1/f2", "playground")),
 		History:    key.NewBinding(key.WithKeys("alt+2", "f3"), key.WithHelp("alt+2/f3", "history")),

@@ -25,7 +25,27 @@ func NewCompression(c *common.Common) *Compression {
 	return &Compression{c: c, scroll: newScroller()}
 }
 
-func (p *Compression) Title() string { return "Compression" }
+// Title says when lossy passes are on (ctrl+y switches them), so the state
+// is in view whatever the pane's size or scroll.
+func (p *Compression) Title() string {
+	if p.plan != nil && Lossy(p.plan) {
+		return "Compression · lossy on"
+	}
+	return "Compression"
+}
+
+// Lossy reports whether a plan ran lossy passes.
+func Lossy(pl *plan.Plan) bool {
+	if pl.Compression.Lossy {
+		return true
+	}
+	for _, ps := range pl.Compression.Passes {
+		if ps.Lossy {
+			return true
+		}
+	}
+	return false
+}
 
 func (p *Compression) SetPlan(pl *plan.Plan) {
 	p.plan = pl
@@ -34,8 +54,45 @@ func (p *Compression) SetPlan(pl *plan.Plan) {
 		// The passes' spans each refer to their own pass's input; a diff of
 		// the original against the final text marks every removal on the
 		// prompt the user typed, however many passes ran.
-		p.marked = diffWords(common.Sanitize(pl.Prompt), common.Sanitize(pl.Compression.Text))
+		text := pl.Compression.Text
+		if s := pl.Compression.Summary; s != nil && s.Start >= 0 && s.Start <= s.End && s.End <= len(text) {
+			pre, region, post := common.Sanitize(text[:s.Start]), common.Sanitize(text[s.Start:s.End]), common.Sanitize(text[s.End:])
+			p.marked = markPending(diffWords(common.Sanitize(pl.Prompt), pre+region+post), len(pre), len(pre)+len(region))
+		} else {
+			p.marked = diffWords(common.Sanitize(pl.Prompt), common.Sanitize(text))
+		}
 	}
+}
+
+// markPending marks the kept text in [a, b) of the compressed text — the
+// run a summary will replace at send — as 'S'. Positions count the bytes
+// of '=' and '+' segments, which spell the compressed text in order.
+func markPending(segs []segment, a, b int) []segment {
+	var out []segment
+	pos := 0
+	for _, sg := range segs {
+		if sg.op == '-' {
+			out = append(out, sg)
+			continue
+		}
+		end := pos + len(sg.text)
+		cuts := []int{pos}
+		for _, c := range []int{a, b} {
+			if c > pos && c < end {
+				cuts = append(cuts, c)
+			}
+		}
+		cuts = append(cuts, end)
+		for i := 0; i+1 < len(cuts); i++ {
+			piece := segment{sg.text[cuts[i]-pos : cuts[i+1]-pos], sg.op}
+			if piece.op == '=' && cuts[i] >= a && cuts[i+1] <= b {
+				piece.op = 'S'
+			}
+			out = append(out, piece)
+		}
+		pos = end
+	}
+	return out
 }
 
 func (p *Compression) Update(msg tea.KeyPressMsg) tea.Cmd {
@@ -60,6 +117,8 @@ func (p *Compression) Body(w, h int) string {
 		name := ps.Name
 		var v string
 		switch {
+		case ps.Pending:
+			v = st.Pending.Render(fmt.Sprintf("≈−%s at send", commas(int64(ps.ProjectedSaved))))
 		case ps.Skipped:
 			v = st.Subtle.Render("no gain, skipped")
 		case ps.TokensSaved == 0:
@@ -75,6 +134,20 @@ func (p *Compression) Body(w, h int) string {
 	if len(r.Passes) == 0 {
 		b.WriteString(st.Muted.Render("  no passes configured") + "\n")
 	}
+	if sm := r.Summary; sm != nil {
+		// The preview cannot show a summary that does not exist yet: it
+		// says what will happen at send and marks the run it replaces.
+		by := ""
+		if sm.Model != "" {
+			by = " by " + common.OneLine(sm.Model)
+		}
+		note := fmt.Sprintf("summary at send%s: the marked %s-token run → ≈%s tokens, costing %s",
+			by, commas(int64(sm.RegionTokens)), commas(int64(sm.EstimatedTokens)), sm.CostNanos)
+		if len(sm.Keep) > 0 {
+			note += "; kept verbatim: " + common.Sanitize(strings.Join(sm.Keep, "; "))
+		}
+		b.WriteString(common.Wrap(st.Pending.Render(note), w) + "\n")
+	}
 	b.WriteString(st.Subtle.Render(strings.Repeat("─", w)) + "\n")
 	b.WriteString(common.Wrap(renderSegments(p.c, p.marked), w))
 	return p.scroll.window(p.c, b.String(), h)
@@ -83,10 +156,11 @@ func (p *Compression) Body(w, h int) string {
 func (p *Compression) ShortHelp() []key.Binding  { return p.scroll.bindings() }
 func (p *Compression) FullHelp() [][]key.Binding { return [][]key.Binding{p.ShortHelp()} }
 
-// segment is a run of text that was kept, removed or inserted.
+// segment is a run of text that was kept, removed or inserted, or kept
+// for now and summarized at send.
 type segment struct {
 	text string
-	op   byte // '=', '-', '+'
+	op   byte // '=', '-', '+', 'S'
 }
 
 // maxDiffCells bounds the LCS table; larger prompts fall back to showing
@@ -189,6 +263,13 @@ func renderSegments(c *common.Common, segs []segment) string {
 			b.WriteString(st.Removed.Render(t) + trail)
 		case '+':
 			b.WriteString(st.Replaced.Render(s.text))
+		case 'S':
+			t := s.text
+			if c.Styles.NoColor {
+				// Italics alone are easy to miss without colour.
+				t = "[~" + t + "~]"
+			}
+			b.WriteString(st.Pending.Render(t))
 		}
 	}
 	return b.String()

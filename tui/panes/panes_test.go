@@ -68,3 +68,24 @@ func TestStepRequests(t *testing.T) {
 		t.Error("steps from off-grid values are wrong")
 	}
 }
+
+func TestMarkPending(t *testing.T) {
+	// "a b c d" kept, "x " removed before it; the pending run is "b c".
+	segs := []segment{{"x ", '-'}, {"a b c d", '='}}
+	got := markPending(segs, 2, 5)
+	want := []segment{{"x ", '-'}, {"a ", '='}, {"b c", 'S'}, {" d", '='}}
+	if len(got) != len(want) {
+		t.Fatalf("got %q", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	// A run covering everything, and an inserted segment inside it, which
+	// stays marked as inserted.
+	got = markPending([]segment{{"ab", '='}, {"C", '+'}, {"d", '='}}, 0, 4)
+	if got[0].op != 'S' || got[1].op != '+' || got[2].op != 'S' {
+		t.Fatalf("got %q", got)
+	}
+}

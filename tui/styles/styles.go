@@ -70,6 +70,7 @@ type Styles struct {
 	Bad        lipgloss.Style
 	Removed    lipgloss.Style // compression: text a pass removed
 	Replaced   lipgloss.Style // compression: text a pass rewrote
+	Pending    lipgloss.Style // compression: text a summary replaces at send
 	Selected   lipgloss.Style // the cursor row of a list
 	PaneBorder lipgloss.Style // foreground of an unfocused pane border
 	PaneFocus  lipgloss.Style // foreground of the focused pane border
@@ -111,6 +112,7 @@ func New(dark, noColor bool) Styles {
 	s.TabActive = base.Foreground(p.Accent).Bold(true).Underline(true)
 	s.Removed = base.Foreground(p.Bad).Strikethrough(true)
 	s.Replaced = base.Foreground(p.Warn).Underline(true)
+	s.Pending = base.Foreground(p.Accent2).Italic(true)
 	s.Selected = base.Background(p.Selection).Bold(true)
 	if noColor {
 		s.Selected = base.Reverse(true)

@@ -24,11 +24,16 @@ import (
 // which JavaScript's \s includes and Unicode White_Space, used by
 // tiktoken's Rust engine and here, does not; penny matches js-tiktoken
 // there.) The hand-written scanner is also 3–8× faster than the regex
-// engine and allocates nothing per count.
+// engine and allocates nothing per count. fast.go adds ASCII fast paths to
+// both scanners and replaces the rank map with a pointer-free
+// open-addressing table: about 4× faster again on English and JSON (the
+// 10,000-token prompt of core/compress's benchmark: 0.93 → 0.23 ms), with
+// the same pieces and ranks (TestFastPiecesMatch, FuzzFastPieces,
+// TestRankTableMatchesLibrary).
 
 // table is one encoding: its merge ranks and its pre-tokenizer.
 type table struct {
-	ranks map[string]int
+	ranks *rankTable
 	piece func(s string, i int) int // end of the pre-tokenizer piece starting at i
 }
 
@@ -43,24 +48,32 @@ func loadTable(e Encoding) (*table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", e, err)
 	}
-	t := &table{ranks: make(map[string]int, 200_000)}
+	var toks []string
+	ids := make([]int, 0, 200_000)
 	for id := range maxTokenID {
 		s, err := c.Decode([]uint{uint(id)})
 		if err != nil || s == "" {
 			continue // a gap in the id space, or past the end
 		}
-		t.ranks[s] = id
+		toks = append(toks, s)
+		ids = append(ids, id)
 	}
+	t := &table{ranks: newRankTable(len(toks))}
+	var arena []byte
+	for k, s := range toks {
+		t.ranks.put(s, ids[k], &arena)
+	}
+	t.ranks.arena = string(arena)
 	switch e {
 	case O200k:
-		t.piece = o200kPiece
+		t.piece = o200kFast
 	case Cl100k:
-		t.piece = cl100kPiece
+		t.piece = cl100kFast
 	default:
 		return nil, fmt.Errorf("load %s: no pre-tokenizer", e)
 	}
-	if len(t.ranks) < 100_000 {
-		return nil, fmt.Errorf("load %s: only %d ranks", e, len(t.ranks))
+	if len(toks) < 100_000 {
+		return nil, fmt.Errorf("load %s: only %d ranks", e, len(toks))
 	}
 	return t, nil
 }
@@ -255,7 +268,11 @@ func punctEnd(s string, i int, slash bool) int {
 
 // spaceEnd matches `\s*[\r\n]+|\s+(?!\S)|\s+` at a whitespace character.
 func spaceEnd(s string, i int) int {
-	j := runEnd(s, i, unicode.IsSpace)
+	return spaceRunEnd(s, i, runEnd(s, i, unicode.IsSpace))
+}
+
+// spaceRunEnd is spaceEnd given the end j of the whitespace run at i.
+func spaceRunEnd(s string, i, j int) int {
 	if j == i {
 		// Not reached for valid input: every non-space character matches
 		// an earlier alternative. Consume one rune to guarantee progress.
@@ -347,7 +364,7 @@ const heapMin = 128
 // parts whose concatenation has the lowest rank (the leftmost on ties)
 // until no adjacent pair is in the table.
 func (t *table) pieceTokens(p string, b, rk []int) int {
-	if _, ok := t.ranks[p]; ok {
+	if t.ranks.get(p) != noRank {
 		return 1
 	}
 	if len(p) >= heapMin {
@@ -358,12 +375,7 @@ func (t *table) pieceTokens(p string, b, rk []int) int {
 
 const noRank = int(^uint(0) >> 1)
 
-func (t *table) rank(s string) int {
-	if r, ok := t.ranks[s]; ok {
-		return r
-	}
-	return noRank
-}
+func (t *table) rank(s string) int { return t.ranks.get(s) }
 
 // mergeScan keeps part boundaries in b and, in rk[k], the rank of merging
 // parts k and k+1.

@@ -456,11 +456,22 @@ func (a *app) cacheJudge() (*cache.Calibrated, error) {
 	if a.judge != nil {
 		return a.judge, nil
 	}
+	j, err := a.newCacheJudge(0, 0)
+	if err != nil {
+		return nil, err
+	}
+	a.judge = j
+	return j, nil
+}
+
+// newCacheJudge builds a judge keeping up to analyses texts' analyses in
+// at most analysisBytes (estimated); zeros mean the judge's defaults.
+func (a *app) newCacheJudge(analyses, analysisBytes int) (*cache.Calibrated, error) {
 	emb, err := a.embedder()
 	if err != nil {
 		return nil, err
 	}
-	opts := cache.JudgeOptions{EmbedderID: emb.ID()}
+	opts := cache.JudgeOptions{EmbedderID: emb.ID(), AnalysisCache: analyses, AnalysisCacheBytes: analysisBytes}
 	if lex, ok := emb.(cache.Lexicon); ok {
 		opts.Lexicon = lex
 	}
@@ -468,7 +479,6 @@ func (a *app) cacheJudge() (*cache.Calibrated, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache judge: %w", err)
 	}
-	a.judge = j
 	return j, nil
 }
 
@@ -511,7 +521,7 @@ func (a *app) plannerLocked(ctx context.Context, background bool) (*plan.Planner
 	if err != nil {
 		return nil, err
 	}
-	p, c, err := a.buildPlanner(ctx, storage.NewCacheStore(db), reg.Available, background)
+	p, c, err := a.buildPlanner(ctx, storage.NewCacheStore(db), reg.Available, background, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -525,15 +535,17 @@ func (a *app) plannerLocked(ctx context.Context, background bool) (*plan.Planner
 
 // buildPlanner wires the stages over a cache store. background loads the
 // cache's entries without waiting (the TUI's first frame must not wait for
-// the index); otherwise they are in memory when it returns.
-func (a *app) buildPlanner(ctx context.Context, store cache.Store, available func(string) bool, background bool) (*plan.Planner, *cache.Cache, error) {
+// the index); otherwise they are in memory when it returns. judge nil
+// means the shared cacheJudge.
+func (a *app) buildPlanner(ctx context.Context, store cache.Store, available func(string) bool, background bool, judge *cache.Calibrated) (*plan.Planner, *cache.Cache, error) {
 	emb, err := a.embedder()
 	if err != nil {
 		return nil, nil, err
 	}
-	judge, err := a.cacheJudge()
-	if err != nil {
-		return nil, nil, err
+	if judge == nil {
+		if judge, err = a.cacheJudge(); err != nil {
+			return nil, nil, err
+		}
 	}
 	c, err := cache.New(a.cfg.Cache, store, emb, judge, time.Now)
 	if err != nil {
@@ -595,6 +607,13 @@ func (a *app) summarizeModel(available func(string) bool) (string, error) {
 	return "", nil // the planner then prices summaries on the routed model
 }
 
+// replayAnalysisBytes bounds a replay judge's analyses by the judge's own
+// estimate (cache.JudgeOptions.AnalysisCacheBytes), which counts the memos
+// a long-lived analysis can grow: a replay is a batch job that may use the
+// memory. Short prompts' analyses measure about a quarter of the estimate
+// (BenchmarkReplayShort's heap-MB).
+const replayAnalysisBytes = 1 << 30
+
 // Replay implements cli.Deps: the pipeline with a fresh in-memory cache, so
 // simulated answers never reach the real cache, and the simulated provider
 // with no latency; sends are recorded in the real ledger.
@@ -609,7 +628,15 @@ func (a *app) Replay(ctx context.Context) (replay.Planner, replay.Executor, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	p, c, err := a.buildPlanner(ctx, cache.NewMemoryStore(), sim.Available, false)
+	// Lookups judge candidates among the cache's entries, the same prompts
+	// again and again as the cache grows: the replay's own judge keeps an
+	// analysis for each entry and each query (up to replayAnalysisBytes,
+	// estimated) instead of the shared judge's few thousand.
+	judge, err := a.newCacheJudge(2*a.cfg.Cache.MaxEntries, replayAnalysisBytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, c, err := a.buildPlanner(ctx, cache.NewMemoryStore(), sim.Available, false, judge)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -1955,7 +1956,10 @@ func TestLearnedExamplesFromFiles(t *testing.T) {
 // time of Run); cpu-us/req is the process CPU time of Run per request, all
 // goroutines included (less noisy than wall time on a shared machine);
 // fills is the number of misses that stored an answer, so the cache ends
-// holding min(fills, cache.max_entries = 100,000) entries.
+// holding min(fills, cache.max_entries = 100,000) entries; heap-MB is
+// what the replay added to the live heap (cache, index, the judge's
+// analyses). Run uses the collector target `penny replay` sets
+// (replay.BatchGCPercent).
 //
 //	go test -run '^$' -bench 'ReplayShort/10k' -benchtime 1x .
 //	PENNY_BENCH_REPLAY_100K=1 go test -run '^$' -bench 'ReplayShort/100k' -benchtime 1x -timeout 30m .
@@ -1983,11 +1987,14 @@ func BenchmarkReplayShort(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				// The collector's target as `penny replay` sets it.
 				r, err := replay.NewRunner(p, e, replay.Config{Baseline: a.cfg.BaselineModel,
-					CompletionTokens: a.cfg.CompletionTokens, Catalog: a.cat, Tokens: a.toks})
+					CompletionTokens: a.cfg.CompletionTokens, Catalog: a.cat, Tokens: a.toks,
+					GCPercent: replay.BatchGCPercent})
 				if err != nil {
 					b.Fatal(err)
 				}
+				heap0 := liveHeap()
 				cpu0 := processCPU(b)
 				b.StartTimer()
 				rep, err := r.Run(ctx, tr)
@@ -2007,6 +2014,9 @@ func BenchmarkReplayShort(b *testing.B) {
 				if ahead, again := r.PlannedAhead(); ahead > 0 {
 					b.ReportMetric(100*float64(again)/float64(ahead), "replanned-%")
 				}
+				// What the replay added to the live heap, its app still
+				// open: the cache, its index, the judge's analyses.
+				b.ReportMetric(float64(liveHeap()-heap0)/(1<<20), "heap-MB")
 				b.StartTimer()
 			}
 		})
@@ -2069,6 +2079,14 @@ func TestReplayPlanAheadMatchesInTurn(t *testing.T) {
 		t.Errorf("%d plans made ahead, %d made again", ahead, again)
 	}
 	t.Logf("%d requests: %d hits (%d semantic); %d of %d plans made ahead made again", n, want.CacheHits, want.SemanticHits, again, ahead)
+}
+
+// liveHeap is the heap in use after a collection, in bytes.
+func liveHeap() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
 }
 
 // processCPU is the CPU time (user + system) the process has used so far.

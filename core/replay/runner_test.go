@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -303,6 +304,33 @@ func TestRunProgressAndCancel(t *testing.T) {
 	}
 }
 
+// TestRunGCPercent: the collector's target is GCPercent while Run runs
+// (seen from the progress callback, on Run's goroutine) and the previous
+// one again after it; GCPercent 0 leaves it alone.
+func TestRunGCPercent(t *testing.T) {
+	f := newFixture(t)
+	gcPercent := func() int {
+		p := debug.SetGCPercent(100)
+		debug.SetGCPercent(p)
+		return p
+	}
+	before := debug.SetGCPercent(123)
+	defer debug.SetGCPercent(before)
+	for _, c := range []struct{ set, want int }{{BatchGCPercent, BatchGCPercent}, {0, 123}} {
+		var during []int
+		r := f.runner(t, Config{GCPercent: c.set, Progress: func(Progress) { during = append(during, gcPercent()) }})
+		if _, err := r.Run(context.Background(), traffic(Request{Prompt: "a"}, Request{Prompt: "b"})); err != nil {
+			t.Fatal(err)
+		}
+		if len(during) == 0 || during[0] != c.want || during[len(during)-1] != c.want {
+			t.Errorf("GCPercent %d: %v during Run, want %d", c.set, during, c.want)
+		}
+		if got := gcPercent(); got != 123 {
+			t.Errorf("GCPercent %d: %d after Run, want 123 restored", c.set, got)
+		}
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	f := newFixture(t)
 	for _, c := range []struct {
@@ -315,6 +343,7 @@ func TestConfigValidate(t *testing.T) {
 		{Config{Baseline: "gpt-4o", RequestsPerDay: -1, Catalog: f.cat, Tokens: f.reg}, "requests_per_day"},
 		{Config{Baseline: "gpt-4o", Tokens: f.reg}, "catalog"},
 		{Config{Baseline: "gpt-4o", Catalog: f.cat}, "token registry"},
+		{Config{Baseline: "gpt-4o", GCPercent: -1, Catalog: f.cat, Tokens: f.reg}, "gc_percent"},
 	} {
 		if err := c.cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want %q", c.cfg, err, c.want)

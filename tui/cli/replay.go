@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -50,6 +51,12 @@ func runReplay(ctx context.Context, d Deps, s IO, args []string) error {
 	rcfg := replay.Config{
 		Baseline: cfg.BaselineModel, CompletionTokens: cfg.CompletionTokens, RequestsPerDay: *perDay,
 		Catalog: d.Catalog(), Tokens: d.Tokens(),
+	}
+	// A local `penny replay` is a batch job with the process to itself:
+	// let the collector run less often, unless GOGC says otherwise. An SSH
+	// session (no file access) shares the server's process with others.
+	if _, set := os.LookupEnv("GOGC"); !set && s.Open != nil {
+		rcfg.GCPercent = replay.BatchGCPercent
 	}
 	var rep replay.Report
 	if s.IsTerminal && !*asJSON {

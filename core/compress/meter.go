@@ -26,10 +26,8 @@ import (
 // they are counted whole.
 type meter struct {
 	c         tokens.Counter
-	name      string
 	piecewise bool
 	local     map[string]int // counts made during this call
-	owner     *Compressor    // holds the cross-call memo; nil for none
 	calls     int            // counter invocations, for the benchmark's attribution
 
 	// The pieces of the last text counted whole or adopted: bnd[k] is
@@ -42,29 +40,11 @@ type meter struct {
 	ntext      string
 }
 
-func (c *Compressor) newMeter(counter tokens.Counter) *meter {
+func newMeter(counter tokens.Counter) *meter {
 	probe := counter.Count("")
-	m := &meter{c: counter, name: probe.Tokenizer, local: map[string]int{}}
+	m := &meter{c: counter, local: map[string]int{}}
 	m.piecewise = probe.Exact && (probe.Tokenizer == string(tokens.O200k) || probe.Tokenizer == string(tokens.Cl100k))
-	if m.piecewise {
-		m.owner = c
-	}
 	return m
-}
-
-// keep merges the counts of one call into the compressor's memo.
-func (c *Compressor) keep(m *meter) {
-	if !m.piecewise || len(m.local) == 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.memo)+len(m.local) > memoLimit {
-		c.memo = make(map[memoKey]int, len(m.local))
-	}
-	for k, v := range m.local {
-		c.memo[memoKey{m.name, k}] = v
-	}
 }
 
 func (m *meter) count(s string) int {
@@ -220,15 +200,6 @@ func (m *meter) piece(p string) int {
 	}
 	if n, ok := m.local[p]; ok {
 		return n
-	}
-	if m.owner != nil {
-		m.owner.mu.Lock()
-		n, ok := m.owner.memo[memoKey{m.name, p}]
-		m.owner.mu.Unlock()
-		if ok {
-			m.local[p] = n
-			return n
-		}
 	}
 	m.calls++
 	n := m.c.Count(p).Tokens

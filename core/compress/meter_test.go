@@ -23,9 +23,8 @@ func TestCountEditExact(t *testing.T) {
 	rnd := rand.New(rand.NewSource(1))
 	for _, enc := range []tokens.Encoding{tokens.O200k, tokens.Cl100k} {
 		cnt := reg.Encoding(enc)
-		c := mustNew(t, DefaultConfig(), nil)
 		for i, p := range prompts {
-			m := c.newMeter(cnt)
+			m := newMeter(cnt)
 			cur := p
 			m.countText(cur)
 			for step := 0; step < 6; step++ {

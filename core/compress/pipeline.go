@@ -7,23 +7,20 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/pennyllm/penny/core/tokens"
 )
 
-// Compressor runs the configured passes. It is safe for concurrent use; its
-// only state is a bounded memo of token counts per text piece, which makes
-// re-planning an edited prompt (every keystroke) cheap. It never calls a
-// model: summarization is projected (see PendingSummary).
+// Compressor runs the configured passes. It holds no state between calls
+// and is safe for concurrent use. (A memo of token counts per piece across
+// calls once made re-planning an edited prompt cheaper; with penny's own
+// tokenizer, looking a piece up cost as much as counting it, so it went.)
+// It never calls a model: summarization is projected (see PendingSummary).
 type Compressor struct {
 	cfg    Config
 	passes []pass
 	// summaryTokens overrides the projected summary length (Option).
 	summaryTokens func(regionTokens int) int
-
-	mu   sync.Mutex
-	memo map[memoKey]int
 }
 
 // Option adjusts a Compressor. A nil Option is ignored.
@@ -37,21 +34,12 @@ func WithSummaryEstimate(f func(regionTokens int) int) Option {
 	return func(c *Compressor) { c.summaryTokens = f }
 }
 
-type memoKey struct {
-	tokenizer string
-	piece     string
-}
-
-// memoLimit bounds the cross-call memo; it is dropped wholesale when full,
-// which is cheaper than an LRU and only costs one cold count.
-const memoLimit = 1 << 16
-
 // New builds a Compressor from a validated config.
 func New(cfg Config, opts ...Option) (*Compressor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &Compressor{cfg: cfg, memo: map[memoKey]int{}}
+	c := &Compressor{cfg: cfg}
 	for _, o := range opts {
 		if o != nil {
 			o(c)
@@ -177,8 +165,7 @@ const maxRounds = 8
 // Compress runs the passes over text. Token figures come from counter; the
 // per-pass savings add up exactly to TokensBefore − Tokens.
 func (c *Compressor) Compress(ctx context.Context, text string, counter tokens.Counter) (Result, error) {
-	m := c.newMeter(counter)
-	defer c.keep(m)
+	m := newMeter(counter)
 	before := m.countText(text)
 	ac := newAnalysisCache()
 	res := Result{TokensBefore: before, Passes: make([]PassResult, len(c.passes))}

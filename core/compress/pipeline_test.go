@@ -390,9 +390,8 @@ func TestMeterExact(t *testing.T) {
 	reg := tokens.NewRegistry()
 	for _, enc := range []tokens.Encoding{tokens.O200k, tokens.Cl100k} {
 		cnt := reg.Encoding(enc)
-		c := mustNew(t, DefaultConfig(), nil)
 		for i, p := range prompts {
-			m := c.newMeter(cnt)
+			m := newMeter(cnt)
 			if !m.piecewise {
 				t.Fatalf("%s: not piecewise", enc)
 			}
@@ -403,7 +402,7 @@ func TestMeterExact(t *testing.T) {
 	}
 	// Estimates are counted whole.
 	est := reg.ForModel("claude-3-haiku")
-	m := mustNew(t, DefaultConfig(), nil).newMeter(est)
+	m := newMeter(est)
 	if m.piecewise || m.count(prompts[0]) != est.Count(prompts[0]).Tokens {
 		t.Fatal("estimate counter must be counted whole")
 	}

@@ -388,20 +388,12 @@ func (s *Sender) call(ctx context.Context, pl plan.Plan, scope cache.Scope, creq
 	}
 	rec.ID, rec.Status = id, ledger.StatusOK
 
-	var h budget.Hold
-	if s.d.Budget != nil {
-		h, err = s.d.Budget.Reserve(ctx, hold)
-		if err != nil {
-			rec.Status, rec.Error = ledger.StatusError, err.Error()
-			if errors.Is(err, budget.ErrBudgetExceeded) {
-				rec.Status = ledger.StatusRefused
-			}
-			s.recordFailure(ctx, out, rec, start)
-			return *out, fmt.Errorf("send: %w", err)
-		}
-		rec.ReservedNanos = h.Amount
-		out.Cost.ReservedNanos = h.Amount
+	h, err := s.reserve(ctx, hold, &rec)
+	if err != nil {
+		s.recordFailure(ctx, out, rec, start)
+		return *out, fmt.Errorf("send: %w", err)
 	}
+	out.Cost.ReservedNanos = h.Amount
 
 	var resp llm.Response
 	if s.d.Batcher != nil {
@@ -623,4 +615,23 @@ func Fingerprint(s cache.Scope) string {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
+}
+
+// reserve holds amount in the budget (when there is one) for the call rec
+// records: on success rec carries the reserved amount; on failure rec is
+// marked refused (over budget) or failed, for the caller to record.
+func (s *Sender) reserve(ctx context.Context, amount money.Nanos, rec *ledger.Record) (budget.Hold, error) {
+	if s.d.Budget == nil {
+		return budget.Hold{}, nil
+	}
+	h, err := s.d.Budget.Reserve(ctx, amount)
+	if err != nil {
+		rec.Status, rec.Error = ledger.StatusError, err.Error()
+		if errors.Is(err, budget.ErrBudgetExceeded) {
+			rec.Status = ledger.StatusRefused
+		}
+		return h, err
+	}
+	rec.ReservedNanos = h.Amount
+	return h, nil
 }

@@ -2,10 +2,8 @@ package send
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
-	"github.com/pennyllm/penny/core/budget"
 	"github.com/pennyllm/penny/core/cache"
 	"github.com/pennyllm/penny/core/compress"
 	"github.com/pennyllm/penny/core/cost"
@@ -74,18 +72,10 @@ func (s *Sender) summarize(ctx context.Context, ps compress.PendingSummary, text
 			out.Warnings = append(out.Warnings, "summarizer call not recorded: "+err.Error())
 		}
 	}
-	var h budget.Hold
-	if s.d.Budget != nil {
-		h, err = s.d.Budget.Reserve(ctx, hold)
-		if err != nil {
-			rec.Status, rec.Error = ledger.StatusError, err.Error()
-			if errors.Is(err, budget.ErrBudgetExceeded) {
-				rec.Status = ledger.StatusRefused
-			}
-			finish(rec)
-			return skip("budget: " + err.Error())
-		}
-		rec.ReservedNanos = h.Amount
+	h, err := s.reserve(ctx, hold, &rec)
+	if err != nil {
+		finish(rec)
+		return skip("budget: " + err.Error())
 	}
 
 	start := s.d.Clock()

@@ -1318,10 +1318,11 @@ func lastLines(s string, n int) string {
 
 // --- benchmarks ---
 
-// benchApp wires the app as main does, in a temp HOME.
-func benchApp(b *testing.B) *app {
-	b.Helper()
-	s := newSandbox(b)
+// benchApp wires the app as main does, in a temp HOME; it is closed when
+// the test or benchmark ends.
+func benchApp(tb testing.TB) *app {
+	tb.Helper()
+	s := newSandbox(tb)
 	env := map[string]string{}
 	for _, kv := range s.environ() {
 		k, v, _ := strings.Cut(kv, "=")
@@ -1329,9 +1330,9 @@ func benchApp(b *testing.B) *app {
 	}
 	a, err := newApp(globalFlags{}, env)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(a.Close)
+	tb.Cleanup(a.Close)
 	return a
 }
 
@@ -2036,17 +2037,7 @@ func TestReplayPlanAheadMatchesInTurn(t *testing.T) {
 	}
 	tr := &replay.Traffic{Format: replay.FormatJSONL, Requests: traffic.Short(n, 21)}
 	run := func(planners int) (replay.Report, int, int) {
-		s := newSandbox(t)
-		env := map[string]string{}
-		for _, kv := range s.environ() {
-			k, v, _ := strings.Cut(kv, "=")
-			env[k] = v
-		}
-		a, err := newApp(globalFlags{}, env)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.Close()
+		a := benchApp(t)
 		ctx := context.Background()
 		p, e, err := a.Replay(ctx)
 		if err != nil {

@@ -539,7 +539,6 @@ func TestLookupOutcomeMatchesLookup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	words := strings.Fields("how do I reset my password cancel plan pro plus price of the monthly enable disable sync on iphone android error code not working why")
 	for _, tc := range []struct {
 		name       string
 		judge      Judge
@@ -561,25 +560,9 @@ func TestLookupOutcomeMatchesLookup(t *testing.T) {
 			rng := rand.New(rand.NewPCG(3, 4))
 			scopes := []Scope{scope("a"), scope("b"), {Model: "a", System: "be brief"}}
 			hits := 0
-			var past []string
+			gen := supportPrompts{rng: rng}
 			for i := 0; i < 1500; i++ {
-				n := 3 + rng.IntN(5)
-				ws := make([]string, n)
-				for k := range ws {
-					ws[k] = words[rng.IntN(len(words))]
-				}
-				if rng.IntN(4) == 0 {
-					ws = append(ws, fmt.Sprint(rng.IntN(5)))
-				}
-				prompt := strings.Join(ws, " ")
-				if len(past) > 0 && rng.IntN(3) == 0 {
-					// A repeat, exact or with a word added.
-					prompt = past[rng.IntN(len(past))]
-					if rng.IntN(2) == 0 {
-						prompt += " " + words[rng.IntN(len(words))]
-					}
-				}
-				past = append(past, prompt)
+				prompt := gen.next()
 				req := Request{Prompt: prompt, Scope: scopes[rng.IntN(len(scopes))]}
 				full, err := c.Lookup(ctx, req)
 				if err != nil {

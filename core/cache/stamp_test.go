@@ -23,7 +23,6 @@ func TestUnchangedIsSound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	words := strings.Fields("how do I reset my password cancel plan pro plus price of the monthly enable disable sync on iphone android error code not working why")
 	for _, tc := range []struct {
 		name       string
 		judge      Judge
@@ -52,7 +51,7 @@ func TestUnchangedIsSound(t *testing.T) {
 				st  Stamp
 			}
 			var queue []pending
-			var past []string
+			gen := supportPrompts{rng: rng}
 			var kept, keptAfterChange, dropped int
 			modes := map[string]int{}
 			check := func(changed bool) {
@@ -78,22 +77,7 @@ func TestUnchangedIsSound(t *testing.T) {
 				}
 			}
 			for i := 0; i < 2500; i++ {
-				n := 3 + rng.IntN(5)
-				ws := make([]string, n)
-				for k := range ws {
-					ws[k] = words[rng.IntN(len(words))]
-				}
-				if rng.IntN(4) == 0 {
-					ws = append(ws, fmt.Sprint(rng.IntN(5)))
-				}
-				prompt := strings.Join(ws, " ")
-				if len(past) > 0 && rng.IntN(3) == 0 {
-					prompt = past[rng.IntN(len(past))]
-					if rng.IntN(2) == 0 {
-						prompt += " " + words[rng.IntN(len(words))]
-					}
-				}
-				past = append(past, prompt)
+				prompt := gen.next()
 				req := Request{Prompt: prompt, Scope: scopes[rng.IntN(len(scopes))]}
 				res, st, err := c.LookupStamped(ctx, req)
 				if err != nil {
@@ -138,4 +122,34 @@ func TestUnchangedIsSound(t *testing.T) {
 			}
 		})
 	}
+}
+
+// supportPrompts generates short support-style prompts from a small
+// vocabulary, some with a number, a third of them repeats of an earlier
+// prompt (exact, or with a word added): traffic whose lookups exercise
+// exact hits, semantic hits, guards and misses.
+type supportPrompts struct {
+	rng  *rand.Rand
+	past []string
+}
+
+var supportWords = strings.Fields("how do I reset my password cancel plan pro plus price of the monthly enable disable sync on iphone android error code not working why")
+
+func (g *supportPrompts) next() string {
+	ws := make([]string, 3+g.rng.IntN(5))
+	for k := range ws {
+		ws[k] = supportWords[g.rng.IntN(len(supportWords))]
+	}
+	if g.rng.IntN(4) == 0 {
+		ws = append(ws, fmt.Sprint(g.rng.IntN(5)))
+	}
+	prompt := strings.Join(ws, " ")
+	if len(g.past) > 0 && g.rng.IntN(3) == 0 {
+		prompt = g.past[g.rng.IntN(len(g.past))]
+		if g.rng.IntN(2) == 0 {
+			prompt += " " + supportWords[g.rng.IntN(len(supportWords))]
+		}
+	}
+	g.past = append(g.past, prompt)
+	return prompt
 }

@@ -443,7 +443,7 @@ func (c *Cache) WhatIf(ctx context.Context, req Request, t float64) (WhatIf, err
 	if sc == nil {
 		return w, nil
 	}
-	cands := c.judgeScope(sc, q, whatIfCandidates, now)
+	cands := c.judgeScope(sc, c.judgeQuery(q), whatIfCandidates, now)
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].j.Score > cands[j].j.Score })
 	for _, s := range cands {
 		n := Neighbor{ID: s.e.id, Prompt: s.e.prompt, Similarity: s.j.Score}

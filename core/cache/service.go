@@ -568,8 +568,13 @@ func (c *Cache) lookup(ctx context.Context, req Request, explain bool, st *Stamp
 	if st != nil {
 		st.recheck(c, q.Vector)
 	}
-	res = c.semantic(req, q, res, now, expiredExact, explain, st)
+	v := c.gather(req, q, now, st)
 	c.mu.RUnlock()
+	// Judging is most of a lookup's work; it runs without the lock, so a
+	// fill (Put, which takes the write lock) does not wait for it. It reads
+	// only what gather copied and entry fields that never change.
+	qj := c.judgeQuery(q)
+	res = c.semantic(req, qj, v, qj.all(v.cands), res, now, expiredExact, explain)
 	if res.Outcome == SemanticHit {
 		return c.withResponse(ctx, res)
 	}
@@ -619,31 +624,107 @@ func (c *Cache) lookupLoading(ctx context.Context, req Request, key string, res 
 
 // scored is a judged candidate.
 type scored struct {
-	e       *entry
-	j       Judgement
-	expired bool
-	cross   bool // from another scope
+	candidate
+	j     Judgement
+	cross bool // from another scope
 }
 
-// semantic runs the semantic lookup under the read lock. Without explain,
-// a miss neither searches other scopes nor lists neighbours.
-func (c *Cache) semantic(req Request, q Text, res Result, now time.Time, expiredExact string, explain bool, st *Stamp) Result {
-	res.Embedder = c.emb.ID()
-	fp := Fingerprint(req.Scope)
-	sc := c.scopes[fp]
-	var in []scored
+// candidate is an entry to judge, with what deciding needs of it read
+// under the lock: pinned is mutable, the other fields of an entry are not.
+type candidate struct {
+	e       *entry
+	v       []float32
+	expired bool
+	ttl     time.Duration // ttlLeft
+}
+
+// lookupView is what the semantic part of a lookup reads under the read
+// lock, so that judging and deciding can run without it.
+type lookupView struct {
+	index   string // the scope's index mode; "empty" without a scope
+	cands   []candidate
+	stale   int    // the scope's entries embedded by another embedder
+	none    bool   // the cache holds no entries
+	nearest string // nearestScopeDiff, when the scope has no candidates
+}
+
+// gather searches the request's scope and copies the candidates (caller
+// holds the read lock).
+func (c *Cache) gather(req Request, q Text, now time.Time, st *Stamp) lookupView {
+	v := lookupView{index: "empty", none: len(c.entries) == 0}
+	sc := c.scopes[Fingerprint(req.Scope)]
 	if sc != nil {
-		res.Index = sc.index.Mode()
+		v.index, v.stale = sc.index.Mode(), sc.stale
 		hits, err := sc.index.Search(q.Vector, candidatesPerLookup, 0)
 		if err == nil { // a dimension mismatch cannot happen: New checked Dim and Lookup the vector
-			in = c.judgeHits(sc, q, hits, now)
+			v.cands = c.candidates(sc, hits, now)
 		}
 		if st != nil {
-			st.searched(res.Index, hits)
+			st.searched(v.index, hits)
 		}
-	} else {
-		res.Index = "empty"
 	}
+	if len(v.cands) == 0 && v.stale == 0 && !v.none {
+		v.nearest = c.nearestScopeDiff(req)
+	}
+	return v
+}
+
+// candidates looks up the index's hits (caller holds the read lock).
+func (c *Cache) candidates(sc *scopeState, hits []vindex.Hit, now time.Time) []candidate {
+	out := make([]candidate, 0, len(hits))
+	for _, h := range hits {
+		e := c.entries[h.ID]
+		v, ok := sc.index.Vector(h.ID)
+		if e == nil || !ok {
+			continue
+		}
+		out = append(out, candidate{e: e, v: v, expired: c.expired(e, now), ttl: c.ttlLeft(e, now)})
+	}
+	return out
+}
+
+// queryJudge judges one query against candidates. With a PreparedJudge the
+// query is analysed once, on first use, however many candidates it meets.
+// Not safe for concurrent use.
+type queryJudge struct {
+	judge Judge
+	pj    PreparedJudge // nil when judge is not one
+	q     Text
+	p     *Prepared
+}
+
+func (c *Cache) judgeQuery(q Text) *queryJudge {
+	qj := &queryJudge{judge: c.judge, q: q}
+	qj.pj, _ = c.judge.(PreparedJudge)
+	return qj
+}
+
+func (qj *queryJudge) one(e *entry, v []float32) Judgement {
+	cached := Text{Prompt: e.prompt, Vector: v}
+	if qj.pj == nil {
+		return qj.judge.Judge(qj.q, cached)
+	}
+	if qj.p == nil {
+		qj.p = qj.pj.Prepare(qj.q)
+	}
+	return qj.pj.JudgePrepared(qj.p, cached)
+}
+
+// all judges the candidates, in order.
+func (qj *queryJudge) all(cands []candidate) []scored {
+	out := make([]scored, len(cands))
+	for i, cd := range cands {
+		out[i] = scored{candidate: cd, j: qj.one(cd.e, cd.v)}
+	}
+	return out
+}
+
+// semantic decides the semantic lookup from v and its judged candidates
+// in, without the lock. Without explain, a miss neither searches other
+// scopes (which takes the read lock again) nor lists neighbours.
+func (c *Cache) semantic(req Request, qj *queryJudge, v lookupView, in []scored, res Result, now time.Time, expiredExact string, explain bool) Result {
+	res.Embedder = c.emb.ID()
+	res.Index = v.index
 	thr := res.Threshold
 
 	// The served entry: the best Judge score among servable candidates.
@@ -660,7 +741,7 @@ func (c *Cache) semantic(req Request, q Text, res Result, now time.Time, expired
 	sort.SliceStable(in, func(i, j int) bool { return in[i].j.Score > in[j].j.Score })
 	if hit != nil {
 		res.Outcome, res.EntryID, res.Similarity = SemanticHit, hit.e.id, hit.j.Score
-		res.TTLLeft = c.ttlLeft(hit.e, now)
+		res.TTLLeft = hit.ttl
 		res.Detail = fmt.Sprintf("similar prompt (%.3f %s ≥ threshold %.3f)", hit.j.Score, res.Scale, thr)
 		if explain {
 			res.Neighbors = c.neighbors(req, in, hit, thr, now, res.Scale)
@@ -672,7 +753,9 @@ func (c *Cache) semantic(req Request, q Text, res Result, now time.Time, expired
 	var cross []scored
 	res.Outcome = Miss
 	if explain {
-		cross = c.crossScope(req, q, fp, now, thr)
+		c.mu.RLock()
+		cross = c.crossScope(req, qj, now, thr)
+		c.mu.RUnlock()
 		all := append(append([]scored(nil), in...), cross...)
 		sort.SliceStable(all, func(i, j int) bool { return all[i].j.Score > all[j].j.Score })
 		res.Neighbors = c.neighbors(req, all, nil, thr, now, res.Scale)
@@ -693,49 +776,38 @@ func (c *Cache) semantic(req Request, q Text, res Result, now time.Time, expired
 			res.Detail = fmt.Sprintf("best similarity %.3f (%s) is below the threshold %.3f by %.3f",
 				best.j.Score, res.Scale, thr, thr-best.j.Score)
 		}
-	case sc != nil && sc.stale > 0:
+	case v.stale > 0:
 		res.Reason = ReasonEmbedderChanged
 		res.Detail = fmt.Sprintf("%d entries for this scope were embedded by another embedder (now %s, dim %d); run `penny cache reembed`",
-			sc.stale, c.emb.ID(), c.emb.Dim())
-	case len(c.entries) == 0:
+			v.stale, c.emb.ID(), c.emb.Dim())
+	case v.none:
 		res.Reason, res.Detail = ReasonEmpty, "the cache is empty"
 	default:
 		res.Reason, res.Detail = ReasonEmpty, "no entries for this scope (model, system prompt, parameters, tenant)"
-		if d := c.nearestScopeDiff(req); d != "" {
-			res.Detail += "; nearest scope: " + d
+		if v.nearest != "" {
+			res.Detail += "; nearest scope: " + v.nearest
 		}
 	}
 	return res
 }
 
-// judgeScope returns up to k judged candidates from one scope.
-func (c *Cache) judgeScope(sc *scopeState, q Text, k int, now time.Time) []scored {
-	hits, err := sc.index.Search(q.Vector, k, 0)
+// judgeScope returns up to k judged candidates from one scope (caller
+// holds the read lock).
+func (c *Cache) judgeScope(sc *scopeState, qj *queryJudge, k int, now time.Time) []scored {
+	hits, err := sc.index.Search(qj.q.Vector, k, 0)
 	if err != nil {
 		return nil // dimension mismatch cannot happen: New checked Dim and Lookup the vector
 	}
-	return c.judgeHits(sc, q, hits, now)
-}
-
-// judgeHits judges the index's hits for q.
-func (c *Cache) judgeHits(sc *scopeState, q Text, hits []vindex.Hit, now time.Time) []scored {
-	out := make([]scored, 0, len(hits))
-	for _, h := range hits {
-		e := c.entries[h.ID]
-		v, ok := sc.index.Vector(h.ID)
-		if e == nil || !ok {
-			continue
-		}
-		out = append(out, scored{e: e, j: c.judge.Judge(q, Text{Prompt: e.prompt, Vector: v}), expired: c.expired(e, now)})
-	}
-	return out
+	return qj.all(c.candidates(sc, hits, now))
 }
 
 // crossScope finds entries of other scopes (same tenant only: another
 // tenant's prompts are never shown) that would have been served. The same
 // normalized prompt is checked first, then the nearest entry of each of the
 // largest other scopes.
-func (c *Cache) crossScope(req Request, q Text, fp string, now time.Time, thr float64) []scored {
+// The caller holds the read lock.
+func (c *Cache) crossScope(req Request, qj *queryJudge, now time.Time, thr float64) []scored {
+	fp := Fingerprint(req.Scope)
 	var out []scored
 	seen := map[int64]bool{}
 	consider := func(s scored) {
@@ -760,11 +832,11 @@ func (c *Cache) crossScope(req Request, q Text, fp string, now time.Time, thr fl
 			continue
 		}
 		e := c.entries[id]
-		j := Judgement{Score: 1, Cosine: 1}
+		s := scored{candidate: candidate{e: e, expired: c.expired(e, now), ttl: c.ttlLeft(e, now)}, j: Judgement{Score: 1, Cosine: 1}}
 		if v, ok := c.scopes[e.fp].index.Vector(id); ok {
-			j = c.judge.Judge(q, Text{Prompt: e.prompt, Vector: v})
+			s.j = qj.one(e, v)
 		}
-		consider(scored{e: e, j: j, expired: c.expired(e, now)})
+		consider(s)
 	}
 	others := make([]*scopeState, 0, len(c.scopes))
 	for ofp, sc := range c.scopes {
@@ -777,7 +849,7 @@ func (c *Cache) crossScope(req Request, q Text, fp string, now time.Time, thr fl
 		others = others[:maxCrossScopes]
 	}
 	for _, sc := range others {
-		for _, s := range c.judgeScope(sc, q, 1, now) {
+		for _, s := range c.judgeScope(sc, qj, 1, now) {
 			consider(s)
 		}
 	}

@@ -31,6 +31,7 @@ type Stamp struct {
 	n        int
 	kth      float32
 	q        []float32
+	ids      []int64 // the hits of a graph search, in order
 }
 
 // LookupStamped is LookupOutcome together with a Stamp of what its result
@@ -50,9 +51,11 @@ func (c *Cache) LookupStamped(ctx context.Context, req Request) (Result, Stamp, 
 // and also when the only changes are entries added to a scope searched by
 // the exact scan, none of them under the request's exact key and none
 // scoring at least the lowest of the candidates the scan returned: the
-// scan then returns the same candidates, which are judged the same. The
-// served entry must not have expired meanwhile; entries that were not
-// served can only have become less servable by expiring.
+// scan then returns the same candidates, which are judged the same. After
+// additions to a scope searched by the graph, the search is made again and
+// must return the same hits. The served entry must not have expired
+// meanwhile; entries that were not served can only have become less
+// servable by expiring.
 func (c *Cache) Unchanged(st Stamp, res Result) bool {
 	if st.static {
 		return true
@@ -81,10 +84,18 @@ func (c *Cache) Unchanged(st Stamp, res Result) bool {
 		return true // the same entry is under the key and has not expired
 	case sc == nil || sc.gen == st.gen:
 		return true
-	case !st.semantic || sc.shape != st.shape || st.mode == "hnsw" || sc.index.Mode() == "hnsw":
-		// Something other than an addition, or a graph search, whose
-		// path any addition may change.
+	case !st.semantic || sc.shape != st.shape || st.mode != sc.index.Mode():
+		// Something other than an addition, or the index switched from
+		// the exact scan to the graph.
 		return false
+	case st.mode == "hnsw":
+		// Any addition may change a graph search's path, even far from
+		// the query (an insert rewires its neighbours' links), so the
+		// search is made again. The candidates' entries have not changed
+		// (only additions), so the same hits in the same order are judged
+		// the same and decide the same: the judging, most of a lookup, is
+		// not repeated.
+		return sameHits(sc.index, st.q, st.ids)
 	}
 	best, added := sc.index.MaxSimFrom(st.q, st.slots)
 	if !added {
@@ -121,4 +132,25 @@ func (st *Stamp) searched(mode string, hits []vindex.Hit) {
 	if len(hits) > 0 {
 		st.kth = hits[len(hits)-1].Similarity
 	}
+	if mode == "hnsw" {
+		st.ids = make([]int64, len(hits))
+		for i, h := range hits {
+			st.ids[i] = h.ID
+		}
+	}
+}
+
+// sameHits reports whether searching ix for q returns exactly ids, in
+// order (caller holds the read lock).
+func sameHits(ix *vindex.Index, q []float32, ids []int64) bool {
+	hits, err := ix.Search(q, candidatesPerLookup, 0)
+	if err != nil || len(hits) != len(ids) {
+		return false
+	}
+	for i, h := range hits {
+		if h.ID != ids[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -52,7 +52,7 @@ func TestUnchangedIsSound(t *testing.T) {
 			}
 			var queue []pending
 			gen := supportPrompts{rng: rng}
-			var kept, keptAfterChange, dropped int
+			var kept, keptAfterChange, keptGraphAfterChange, dropped int
 			modes := map[string]int{}
 			check := func(changed bool) {
 				for _, p := range queue {
@@ -64,6 +64,9 @@ func TestUnchangedIsSound(t *testing.T) {
 					c.mu.RLock()
 					if changed && p.st.sc != nil && p.st.sc.gen != p.st.gen {
 						keptAfterChange++
+						if p.res.Index == "hnsw" {
+							keptGraphAfterChange++ // searched again, same hits
+						}
 					}
 					c.mu.RUnlock()
 					now, err := c.LookupOutcome(ctx, p.req)
@@ -113,9 +116,10 @@ func TestUnchangedIsSound(t *testing.T) {
 				}
 				check(true)
 			}
-			t.Logf("kept %d (%d after changes in the scope), dropped %d; index modes %v", kept, keptAfterChange, dropped, modes)
-			if tc.switchOver < 100 && modes["hnsw"] < 500 {
-				t.Fatalf("index modes %v: the graph is not exercised", modes)
+			t.Logf("kept %d (%d after changes in the scope, %d of them graph searches), dropped %d; index modes %v",
+				kept, keptAfterChange, keptGraphAfterChange, dropped, modes)
+			if tc.switchOver < 100 && (modes["hnsw"] < 500 || keptGraphAfterChange < 100) {
+				t.Fatalf("index modes %v, %d graph searches kept after changes: the graph is not exercised", modes, keptGraphAfterChange)
 			}
 			if kept < 1000 || keptAfterChange < 100 || dropped < 100 {
 				t.Fatalf("kept %d (%d after changes), dropped %d: the test does not exercise both answers", kept, keptAfterChange, dropped)

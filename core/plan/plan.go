@@ -200,21 +200,50 @@ func (p *Planner) Plan(ctx context.Context, prompt string, opt Options) (Plan, e
 		return Plan{}, fmt.Errorf("route: %w: router chose %q", ErrUnknownModel, dec.Model)
 	}
 
-	scope := opt.Scope
-	scope.Model = routed.ID
-	res, err := p.Cache.Lookup(ctx, cache.Request{Prompt: prompt, Scope: scope})
-	if err != nil {
-		return Plan{}, fmt.Errorf("cache lookup: %w", err)
-	}
-	pl.Cache = res
-
 	if comp.Summary != nil {
 		if err := p.priceSummary(&pl.Compression, routed); err != nil {
 			return Plan{}, err
 		}
 	}
-	pl.Cost = p.project(base, routed, prompt, in.Tokens, pl.Compression, res, opt)
+	if err := p.lookup(ctx, &pl, base, routed, opt); err != nil {
+		return Plan{}, err
+	}
 	return pl, nil
+}
+
+// Relookup returns what Plan would return now for pl's prompt and opt,
+// given pl, a plan Plan made earlier for them, when only the cache may
+// have changed since: everything before the lookup depends on the prompt,
+// the options and the configuration alone, so it is kept, and the lookup
+// and the cost projection, which depends on it, are made again. A replay
+// uses it for a plan made ahead of its turn that went stale.
+func (p *Planner) Relookup(ctx context.Context, pl Plan, opt Options) (Plan, error) {
+	base, ok := p.Catalog.Lookup(pl.Input.Model)
+	if !ok {
+		return Plan{}, fmt.Errorf("%w: %q is not in the price catalog (see `penny prices list`)", ErrUnknownModel, pl.Input.Model)
+	}
+	routed, ok := p.Catalog.Lookup(pl.Route.Model)
+	if !ok {
+		return Plan{}, fmt.Errorf("route: %w: router chose %q", ErrUnknownModel, pl.Route.Model)
+	}
+	if err := p.lookup(ctx, &pl, base, routed, opt); err != nil {
+		return Plan{}, err
+	}
+	return pl, nil
+}
+
+// lookup asks the cache about pl's prompt in the routed model's scope and
+// projects the costs, which depend on its answer.
+func (p *Planner) lookup(ctx context.Context, pl *Plan, base, routed pricing.Model, opt Options) error {
+	scope := opt.Scope
+	scope.Model = routed.ID
+	res, err := p.Cache.Lookup(ctx, cache.Request{Prompt: pl.Prompt, Scope: scope})
+	if err != nil {
+		return fmt.Errorf("cache lookup: %w", err)
+	}
+	pl.Cache = res
+	pl.Cost = p.project(base, routed, pl.Prompt, pl.Input.Tokens, pl.Compression, res, opt)
+	return nil
 }
 
 // priceSummary prices the summarizer call a plan projects — the request

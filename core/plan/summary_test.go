@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -127,4 +128,49 @@ func mustModel(t *testing.T, p *Planner, id string) pricing.Model {
 		t.Fatalf("%s not in catalog", id)
 	}
 	return m
+}
+
+// TestRelookupIsPlanAfterACacheChange: a plan made while the cache missed,
+// looked up again after the cache changed, equals a plan made from
+// scratch then — costs included, and a projected summary priced once.
+func TestRelookupIsPlanAfterACacheChange(t *testing.T) {
+	comp, err := compress.New(compress.Config{Summarize: true, SummarizeMinTokens: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		prompt string
+		comp   Compressor
+	}{{"plain", "Explain the difference between TCP and UDP.", halve{}}, {"summary", longContextPrompt(), comp}} {
+		t.Run(tc.name, func(t *testing.T) {
+			fc := &fakeCache{}
+			p := planner(t, fc, "gpt-4o-mini")
+			p.Compressor, p.SummarizeModel = tc.comp, "gpt-4o-mini"
+			opt := Options{Baseline: "gpt-4o", CompletionTokens: 300, RequestsPerDay: 500}
+			before, err := p.Plan(ctx, tc.prompt, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fc.hit = true
+			again, err := p.Relookup(ctx, before, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh, err := p.Plan(ctx, tc.prompt, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(again, fresh) {
+				t.Fatalf("relookup:\n%+v\nfresh plan:\n%+v", again, fresh)
+			}
+			if before.Cache.Outcome == again.Cache.Outcome || before.Cost.OptimizedNanos == again.Cost.OptimizedNanos {
+				t.Fatalf("the cache change did not show: before %+v, after %+v", before.Cost, again.Cost)
+			}
+			if tc.name == "summary" && (again.Compression.Summary == nil || again.Compression.ExtraCostNanos != before.Compression.ExtraCostNanos) {
+				t.Fatalf("summary priced again: extra %d, before %d", again.Compression.ExtraCostNanos, before.Compression.ExtraCostNanos)
+			}
+		})
+	}
 }

@@ -19,6 +19,10 @@ import (
 type Speculator interface {
 	Planner
 	PlanAhead(ctx context.Context, prompt string, opts plan.Options) (pl plan.Plan, still func() bool, err error)
+	// Relookup returns what Plan would return now, given pl, a plan that
+	// PlanAhead made for the same prompt and opts and whose still said
+	// no: only the cache changed since (see plan.Planner.Relookup).
+	Relookup(ctx context.Context, pl plan.Plan, opts plan.Options) (plan.Plan, error)
 }
 
 // Stamper is what planning ahead needs from the cache; *cache.Cache
@@ -65,6 +69,11 @@ func (s *Speculative) PlanAhead(ctx context.Context, prompt string, opts plan.Op
 		return pl, never, err
 	}
 	return pl, func() bool { return s.st.Unchanged(rec.stamp, rec.res) }, nil
+}
+
+// Relookup implements Speculator.
+func (s *Speculative) Relookup(ctx context.Context, pl plan.Plan, opts plan.Options) (plan.Plan, error) {
+	return s.plain.Relookup(ctx, pl, opts)
 }
 
 func never() bool { return false }

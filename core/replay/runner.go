@@ -293,7 +293,8 @@ func (r *Runner) Run(ctx context.Context, t *Traffic) (Report, error) {
 		return r.planner.Plan(ctx, req.Prompt, r.options(req))
 	}
 	if n := r.planners(); n > 0 && len(t.Requests) > 1 {
-		next, stop := r.planAhead(ctx, r.planner.(Speculator), t.Requests, n)
+		sp := r.planner.(Speculator)
+		next, stop := r.planAhead(ctx, sp, t.Requests, n)
 		defer stop()
 		planOf = func(i int) (plan.Plan, error) {
 			p := next(i)
@@ -303,6 +304,10 @@ func (r *Runner) Run(ctx context.Context, t *Traffic) (Report, error) {
 			}
 			r.replanned++
 			req := &t.Requests[i]
+			if p.err == nil {
+				// Only the cache changed: compression and routing stand.
+				return sp.Relookup(ctx, p.pl, r.options(req))
+			}
 			return r.planner.Plan(ctx, req.Prompt, r.options(req))
 		}
 	}

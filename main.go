@@ -254,8 +254,7 @@ type app struct {
 	reg     *registry.Registry
 	sender  *send.Sender
 	batcher interface{ Close(context.Context) error }
-	closers []func() error // caches built for replays
-	live    *liveRouter    // the planner's router, swapped by rule saves and labels
+	live    *liveRouter // the planner's router, swapped by rule saves and labels
 	rules   *rulesService
 }
 
@@ -351,9 +350,6 @@ func (a *app) Close() {
 	}
 	if a.cache != nil {
 		_ = a.cache.Close()
-	}
-	for _, c := range a.closers {
-		_ = c()
 	}
 	if a.db != nil {
 		if err := a.db.Close(); err != nil {
@@ -616,17 +612,20 @@ const replayAnalysisBytes = 1 << 30
 
 // Replay implements cli.Deps: the pipeline with a fresh in-memory cache, so
 // simulated answers never reach the real cache, and the simulated provider
-// with no latency; sends are recorded in the real ledger.
-func (a *app) Replay(ctx context.Context) (replay.Planner, replay.Executor, error) {
+// with no latency; sends are recorded in the real ledger. The closer
+// releases the replay's cache (its index, entries and judge) when the run
+// ends: the app outlives many replays under `penny serve`, so it keeps no
+// reference to them.
+func (a *app) Replay(ctx context.Context) (replay.Planner, replay.Executor, io.Closer, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	db, err := a.store(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	sim, err := registry.New(registry.Config{Offline: true}, a.cat, a.toks, func(string) (string, bool) { return "", false }, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	// Lookups judge candidates among the cache's entries, the same prompts
 	// again and again as the cache grows: the replay's own judge keeps an
@@ -634,11 +633,11 @@ func (a *app) Replay(ctx context.Context) (replay.Planner, replay.Executor, erro
 	// estimated) instead of the shared judge's few thousand.
 	judge, err := a.newCacheJudge(2*a.cfg.Cache.MaxEntries, replayAnalysisBytes)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	p, c, err := a.buildPlanner(ctx, cache.NewMemoryStore(), sim.Available, false, judge)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	// The report needs each request's outcome, not why a miss missed.
 	p.Cache = cache.OutcomeOnly{Cache: c}
@@ -649,12 +648,35 @@ func (a *app) Replay(ctx context.Context) (replay.Planner, replay.Executor, erro
 		Ledger: led, Cache: cacheFiller{c}, Summarizer: summarize.New(sim.Resolve)})
 	if err != nil {
 		c.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	a.closers = append(a.closers, c.Close)
 	// The runner plans requests ahead on the other CPUs while earlier ones
 	// are sent; the cache's stamps tell it which plans are still valid.
-	return replay.NewSpeculative(p, c), replay.SendExecutor{Sender: s, Ledger: led}, nil
+	return replay.NewSpeculative(p, c), replay.SendExecutor{Sender: s, Ledger: led}, &replayRun{cache: c, ledger: led}, nil
+}
+
+// replayRun is what one replay holds beyond its planner and executor.
+type replayRun struct {
+	once   sync.Once
+	err    error
+	cache  *cache.Cache
+	ledger *ledger.Buffered
+}
+
+// Close writes what the ledger still buffers, then stops the cache's
+// background work; the cache is then garbage once the caller drops the
+// planner and executor. The runner flushes at the end of its run (also
+// after a cancellation): this flush, a no-op then, records the rows of a
+// replay whose run failed to flush or never ran. Close may be called more
+// than once.
+func (r *replayRun) Close() error {
+	r.once.Do(func() {
+		if err := r.ledger.Flush(context.Background()); err != nil {
+			r.err = fmt.Errorf("replay: %w", err)
+		}
+		_ = r.cache.Close()
+	})
+	return r.err
 }
 
 // CacheLookup implements cli.Deps for `penny eval cache`: each pair gets a
@@ -735,6 +757,16 @@ type labelledHistory struct {
 	*storage.DB
 	a    *app
 	live *liveRouter
+}
+
+// Tiers implements tui.History: the configured tiers, which SetLabel
+// accepts in tier labels.
+func (h labelledHistory) Tiers() []string {
+	names := make([]string, len(h.a.cfg.Route.Tiers))
+	for i, t := range h.a.cfg.Route.Tiers {
+		names[i] = t.Name
+	}
+	return names
 }
 
 func (h labelledHistory) SetLabel(ctx context.Context, id int64, l history.Label) error {

@@ -1984,7 +1984,7 @@ func BenchmarkReplayShort(b *testing.B) {
 				b.StopTimer()
 				a := benchApp(b)
 				ctx := context.Background()
-				p, e, err := a.Replay(ctx)
+				p, e, release, err := a.Replay(ctx)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -2018,6 +2018,7 @@ func BenchmarkReplayShort(b *testing.B) {
 				// What the replay added to the live heap, its app still
 				// open: the cache, its index, the judge's analyses.
 				b.ReportMetric(float64(liveHeap()-heap0)/(1<<20), "heap-MB")
+				release.Close()
 				b.StartTimer()
 			}
 		})
@@ -2039,10 +2040,11 @@ func TestReplayPlanAheadMatchesInTurn(t *testing.T) {
 	run := func(planners int) (replay.Report, int, int) {
 		a := benchApp(t)
 		ctx := context.Background()
-		p, e, err := a.Replay(ctx)
+		p, e, release, err := a.Replay(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer release.Close()
 		r, err := replay.NewRunner(p, e, replay.Config{Baseline: a.cfg.BaselineModel,
 			CompletionTokens: a.cfg.CompletionTokens, Catalog: a.cat, Tokens: a.toks, Planners: planners})
 		if err != nil {

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -165,6 +166,7 @@ type fakeHistory struct {
 	mu     sync.Mutex
 	items  []history.Entry
 	labels map[int64]history.Label
+	tiers  []string // nil = the default configuration's
 }
 
 func newFakeHistory(n int) *fakeHistory {
@@ -199,7 +201,19 @@ func (h *fakeHistory) ListHistory(_ context.Context, q history.Query) ([]history
 	return out, nil
 }
 
+// Tiers are the default configuration's unless a test renames them.
+func (h *fakeHistory) Tiers() []string {
+	if h.tiers != nil {
+		return h.tiers
+	}
+	return []string{route.TierCheap, route.TierBalanced, route.TierStrong}
+}
+
 func (h *fakeHistory) SetLabel(_ context.Context, id int64, l history.Label) error {
+	// Like main's: a tier label must name a configured tier.
+	if t, ok := l.Tier(); ok && !slices.Contains(h.Tiers(), t) {
+		return fmt.Errorf("label history %d: no tier %q is configured in route.tiers", id, t)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.labels[id] = l

@@ -167,31 +167,60 @@ func TestGoldenViews(t *testing.T) {
 // ageless hides the cache entries' relative ages, which depend on the clock.
 func ageless(s string) string { return strings.ReplaceAll(s, " 3h ", " ?h ") }
 
+// TestHistoryTierLabel: b labels the middle configured tier — the lower
+// middle one for an even count — and names it in the help footer; with
+// fewer than three tiers there is no middle one and b is not offered. The
+// fake refuses tier labels naming no configured tier, as main does.
 func TestHistoryTierLabel(t *testing.T) {
-	svc := allServices()
-	h := svc.History.(*fakeHistory)
-	m := newTestModel(svc)
-	start(t, m, 120, 40)
-	drive(t, m, press(tea.KeyF3), wait)
-	typeText(t, m, "/question 17", wait)
-	drive(t, m, press(tea.KeyEnter), wait)
-	if v := plainView(m); !strings.Contains(v, "b balanced") {
-		t.Fatalf("the help footer does not offer the balanced-tier label:\n%s", v)
-	}
-	drive(t, m, keyRune('b'), wait)
-	if tier, ok := h.labels[18].Tier(); !ok || tier != "balanced" {
-		t.Fatalf("label saved as %q, want tier:balanced", h.labels[18])
-	}
-	if !strings.Contains(plainView(m), "balanced question 17") {
-		t.Fatalf("tier label not shown in its column:\n%s", plainView(m))
-	}
-	// The outcome keys still replace it, and x clears it.
-	drive(t, m, keyRune('s'), wait)
-	if h.labels[18] != history.StrongNeeded {
-		t.Fatalf("s after b: label %q", h.labels[18])
-	}
-	drive(t, m, keyRune('x'), wait)
-	if h.labels[18] != history.Unlabelled {
-		t.Fatalf("x: label %q", h.labels[18])
+	for _, tc := range []struct {
+		name  string
+		tiers []string // nil = the default cheap, balanced, strong
+		want  string   // "" = b is not offered
+	}{
+		{"default", nil, "balanced"},
+		{"renamed four", []string{"small", "medium", "large", "xl"}, "medium"},
+		{"renamed five", []string{"t1", "t2", "t3", "t4", "t5"}, "t3"},
+		{"two", []string{"lite", "max"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := allServices()
+			h := svc.History.(*fakeHistory)
+			h.tiers = tc.tiers
+			m := newTestModel(svc)
+			start(t, m, 120, 40)
+			drive(t, m, press(tea.KeyF3), wait)
+			typeText(t, m, "/question 17", wait)
+			drive(t, m, press(tea.KeyEnter), wait)
+			v := plainView(m)
+			if tc.want == "" {
+				if !strings.Contains(v, "s needed strong") || strings.Contains(v, "b ") {
+					t.Fatalf("the help footer offers b without a middle tier:\n%s", v)
+				}
+				drive(t, m, keyRune('b'), wait)
+				if l := h.labels[18]; l != history.Unlabelled {
+					t.Fatalf("b without a middle tier labelled %q", l)
+				}
+				return
+			}
+			if !strings.Contains(v, "b "+tc.want) {
+				t.Fatalf("the help footer does not offer the %s-tier label:\n%s", tc.want, v)
+			}
+			drive(t, m, keyRune('b'), wait)
+			if tier, ok := h.labels[18].Tier(); !ok || tier != tc.want {
+				t.Fatalf("label saved as %q, want tier:%s\n%s", h.labels[18], tc.want, plainView(m))
+			}
+			if v := plainView(m); !strings.Contains(v, fmt.Sprintf("%-8s question 17", tc.want)) {
+				t.Fatalf("tier label not shown in its column:\n%s", v)
+			}
+			// The outcome keys still replace it, and x clears it.
+			drive(t, m, keyRune('s'), wait)
+			if h.labels[18] != history.StrongNeeded {
+				t.Fatalf("s after b: label %q", h.labels[18])
+			}
+			drive(t, m, keyRune('x'), wait)
+			if h.labels[18] != history.Unlabelled {
+				t.Fatalf("x: label %q", h.labels[18])
+			}
+		})
 	}
 }

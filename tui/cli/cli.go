@@ -39,8 +39,12 @@ type Deps interface {
 	Tokens() *tokens.Registry
 	// Replay returns a pipeline for replays: a fresh cache (simulated
 	// answers must never reach the real one), the simulated provider, the
-	// real ledger under the "replay" tag.
-	Replay(ctx context.Context) (replay.Planner, replay.Executor, error)
+	// real ledger under the "replay" tag. The closer releases what the
+	// replay holds (the cache, its index and judge; it writes what the
+	// ledger still buffers first): the caller closes it when the run ends,
+	// whatever the outcome, and uses neither the planner nor the executor
+	// afterwards.
+	Replay(ctx context.Context) (replay.Planner, replay.Executor, io.Closer, error)
 	// CacheLookup answers "would a fresh cache holding only a serve b?"
 	// with the default embedder and guards, at threshold 0 (the evaluation
 	// applies thresholds itself), and names the similarity scale.

@@ -16,7 +16,7 @@ import (
 	"github.com/pennyllm/penny/core/replay"
 )
 
-func runReplay(ctx context.Context, d Deps, s IO, args []string) error {
+func runReplay(ctx context.Context, d Deps, s IO, args []string) (err error) {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	perDay := fs.Int64("requests-per-day", 0, "traffic for the monthly projection (0 = the file is one day)")
@@ -43,10 +43,19 @@ func runReplay(ctx context.Context, d Deps, s IO, args []string) error {
 		}
 		fmt.Fprintln(s.Stderr)
 	}
-	planner, exec, err := d.Replay(ctx)
+	planner, exec, release, err := d.Replay(ctx)
 	if err != nil {
 		return err
 	}
+	// The replay's cache can be large and, under `penny serve`, the
+	// process outlives the command: release it when the run ends. The run
+	// has flushed the ledger by then; a release error only matters when
+	// the run reported none.
+	defer func() {
+		if cerr := release.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	cfg := d.Config()
 	rcfg := replay.Config{
 		Baseline: cfg.BaselineModel, CompletionTokens: cfg.CompletionTokens, RequestsPerDay: *perDay,

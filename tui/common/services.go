@@ -37,11 +37,14 @@ type Sender interface {
 	Send(ctx context.Context, pl plan.Plan, opt send.Options, onDelta func(string)) (send.Outcome, error)
 }
 
-// History lists past prompts and labels them; a history.Store satisfies it.
-// Labels feed the router's learned signal.
+// History lists past prompts and labels them: a history.Store plus the
+// configured route tiers. Labels feed the router's learned signal.
 type History interface {
 	ListHistory(ctx context.Context, q history.Query) ([]history.Entry, error)
 	SetLabel(ctx context.Context, id int64, l history.Label) error
+	// Tiers names the configured route tiers, cheapest first: the tiers a
+	// tier label may name (route.tiers can rename them).
+	Tiers() []string
 }
 
 // RuleError points at the field of a rule that does not validate.

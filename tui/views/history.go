@@ -11,7 +11,6 @@ import (
 	"github.com/pennyllm/penny/core/cache"
 	"github.com/pennyllm/penny/core/history"
 	"github.com/pennyllm/penny/core/money"
-	"github.com/pennyllm/penny/core/route"
 	"github.com/pennyllm/penny/tui/common"
 	"github.com/pennyllm/penny/tui/keys"
 )
@@ -45,7 +44,8 @@ type History struct {
 	err      string
 	cur      cursor
 	cheap    key.Binding
-	balanced key.Binding
+	middle   string      // the tier b labels (middleTier); "" = none
+	balanced key.Binding // b: the middle tier is right
 	strong   key.Binding
 	clear    key.Binding
 	refresh  key.Binding
@@ -54,16 +54,32 @@ type History struct {
 
 // NewHistory returns the history view; c.Services.History must be set.
 func NewHistory(c *common.Common) *History {
+	middle, ok := middleTier(c.Services.History.Tiers())
+	balanced := key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "label: the "+common.OneLine(middle)+" tier is right"))
+	balanced.SetEnabled(ok)
 	return &History{
 		c:        c,
 		cur:      cursor{keys: keys.NewList("load into playground")},
 		cheap:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "label: cheap model was enough")),
-		balanced: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "label: the "+route.TierBalanced+" tier is right")),
+		middle:   middle,
+		balanced: balanced,
 		strong:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "label: needed strong model")),
 		clear:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "clear label")),
 		refresh:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
 		doneEdit: key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter", "done filtering")),
 	}
+}
+
+// middleTier is the tier the b key labels: the middle of the configured
+// tiers (cheapest first), the lower of the two middle ones for an even
+// count — the cheaper choice, as routing leans to savings ("balanced" in
+// the default cheap, balanced, strong). Below three tiers there is none:
+// c and s already stand for the cheapest and the strongest.
+func middleTier(tiers []string) (string, bool) {
+	if len(tiers) < 3 {
+		return "", false
+	}
+	return tiers[(len(tiers)-1)/2], true
 }
 
 func (v *History) Title() string {
@@ -148,11 +164,10 @@ func (v *History) key(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, v.cheap) && ok:
 		return v.setLabel(it.ID, history.WeakOK)
 	case key.Matches(msg, v.balanced) && ok:
-		// The middle tier of the default configuration. Labelling refuses
-		// a tier the config does not have (the error is shown here); a
-		// label that outlives a renamed tier is left out of the learned
-		// signal with a warning.
-		return v.setLabel(it.ID, history.TierLabel(route.TierBalanced))
+		// The middle configured tier (the binding is disabled when there is
+		// none). A label that outlives a renamed tier is left out of the
+		// learned signal with a warning.
+		return v.setLabel(it.ID, history.TierLabel(v.middle))
 	case key.Matches(msg, v.strong) && ok:
 		return v.setLabel(it.ID, history.StrongNeeded)
 	case key.Matches(msg, v.clear) && ok:
@@ -286,10 +301,10 @@ func (v *History) ShortHelp() []key.Binding {
 	sel, cheap, balanced, strong := v.cur.keys.Select, v.cheap, v.balanced, v.strong
 	sel.SetEnabled(ok)
 	cheap.SetEnabled(ok)
-	balanced.SetEnabled(ok)
+	balanced.SetEnabled(ok && v.middle != "")
 	strong.SetEnabled(ok)
 	cheap.SetHelp("c", "cheap was enough")
-	balanced.SetHelp("b", route.TierBalanced)
+	balanced.SetHelp("b", trunc(common.OneLine(v.middle), labelWidth))
 	strong.SetHelp("s", "needed strong")
 	return []key.Binding{sel, v.cur.keys.Filter, cheap, balanced, strong}
 }

@@ -138,7 +138,7 @@ func jsonPass(_ context.Context, d *doc, _ *state) ([]edit, error) {
 			// The compact form of a valid value is valid: tell the next
 			// analysis, which would otherwise validate it again (when the
 			// guard keeps every edit, the text is exactly this).
-			c.json[applyIn(s, b.start, b.end, es[first:])] = true
+			c.setJSON(applyIn(s, b.start, b.end, es[first:]), true)
 		}
 	}
 	return es, nil
@@ -447,6 +447,17 @@ func normEqual(a, b string) bool {
 // buffer; one buffer serves every block of a prompt.
 func bigramsInto(buf []uint64, s string) (g, rest []uint64) {
 	const offset, prime = 14695981039346656037, 1099511628211
+	// Room for every bigram up front (words − 1; a word starts after
+	// whitespace): one allocation at most instead of append's doublings.
+	words, inWord := 0, false
+	for i := 0; i < len(s); i++ {
+		ws := s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r'
+		if !ws && !inWord {
+			words++
+		}
+		inWord = !ws
+	}
+	buf = slices.Grow(buf, max(words-1, 0))
 	start := len(buf)
 	var prev uint64
 	havePrev := false

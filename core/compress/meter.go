@@ -41,10 +41,22 @@ type meter struct {
 }
 
 func newMeter(counter tokens.Counter) *meter {
-	probe := counter.Count("")
-	m := &meter{c: counter, local: map[string]int{}}
-	m.piecewise = probe.Exact && (probe.Tokenizer == string(tokens.O200k) || probe.Tokenizer == string(tokens.Cl100k))
+	m := new(meter)
+	m.reset(counter)
 	return m
+}
+
+// reset makes m a new meter for counter, keeping its map's and slices'
+// memory (see scratch).
+func (m *meter) reset(counter tokens.Counter) {
+	probe := counter.Count("")
+	local := m.local
+	if local == nil {
+		local = map[string]int{}
+	}
+	clear(local)
+	*m = meter{c: counter, local: local, bnd: m.bnd[:0], pre: m.pre[:0], nbnd: m.nbnd[:0], npre: m.npre[:0]}
+	m.piecewise = probe.Exact && (probe.Tokenizer == string(tokens.O200k) || probe.Tokenizer == string(tokens.Cl100k))
 }
 
 func (m *meter) count(s string) int {

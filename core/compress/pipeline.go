@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/pennyllm/penny/core/tokens"
 )
@@ -79,6 +80,35 @@ func New(cfg Config, opts ...Option) (*Compressor, error) {
 		c.passes = append(c.passes, pass{name: "summarize", lossy: true, projected: true})
 	}
 	return c, nil
+}
+
+// scratch is what one Compress call builds and drops: its meter and its
+// analysis cache. Calls on short texts — a replay plans thousands of
+// them — reuse one from scratchPool, reset, instead of allocating their
+// maps and slices afresh; nothing in a Result refers to either.
+type scratch struct {
+	m  meter
+	ac analysisCache
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// maxPooledText bounds the texts whose scratch goes back to the pool, so
+// that the pool never keeps a long prompt's maps and buffers alive.
+const maxPooledText = 4096
+
+func getScratch(counter tokens.Counter) *scratch {
+	sc := scratchPool.Get().(*scratch)
+	sc.m.reset(counter)
+	sc.ac.reset()
+	return sc
+}
+
+// put returns sc to the pool after a call on a text of n bytes.
+func (sc *scratch) put(n int) {
+	if n <= maxPooledText {
+		scratchPool.Put(sc)
+	}
 }
 
 // budget is the token target for a prompt of before tokens.
@@ -165,9 +195,11 @@ const maxRounds = 8
 // Compress runs the passes over text. Token figures come from counter; the
 // per-pass savings add up exactly to TokensBefore − Tokens.
 func (c *Compressor) Compress(ctx context.Context, text string, counter tokens.Counter) (Result, error) {
-	m := newMeter(counter)
+	sc := getScratch(counter)
+	defer sc.put(len(text))
+	m := &sc.m
 	before := m.countText(text)
-	ac := newAnalysisCache()
+	ac := &sc.ac
 	res := Result{TokensBefore: before, Passes: make([]PassResult, len(c.passes))}
 	for i, p := range c.passes {
 		res.Passes[i] = PassResult{Name: p.name, Lossy: p.lossy, Skipped: true}
@@ -180,6 +212,10 @@ func (c *Compressor) Compress(ctx context.Context, text string, counter tokens.C
 	var d *doc
 	var spare []int // the tracker's next positions, reused
 	var first *doc  // the original's analysis: the tracker holds its units
+	// One state for every pass run, reset before each: passes keep no
+	// reference to it, and allocating one per pass and round was a fifth
+	// of what compressing a short prompt allocated.
+	st := new(state)
 	for round := 0; round < maxRounds; round++ {
 		changed, unsettled := false, false
 		for i, p := range c.passes {
@@ -200,7 +236,7 @@ func (c *Compressor) Compress(ctx context.Context, text string, counter tokens.C
 			if p.projected {
 				continue
 			}
-			st := &state{cfg: c.cfg, meter: m, tokens: curTok, budget: c.budget(before)}
+			*st = state{cfg: c.cfg, meter: m, tokens: curTok, budget: c.budget(before)}
 			edits, err := p.run(ctx, d, st)
 			pr := &res.Passes[i]
 			if st.note != "" && round == 0 {

@@ -103,7 +103,25 @@ type lineUnit struct {
 }
 
 func newAnalysisCache() *analysisCache {
-	return &analysisCache{lines: map[string]lineUnits{}, json: map[string]bool{}, norm: map[string]normInfo{}, grams: map[string][]uint64{}}
+	c := new(analysisCache)
+	c.reset()
+	return c
+}
+
+// reset empties c for a new call, keeping its maps' and buffers' memory
+// (see scratch). The spare slices are empty by construction (release
+// hands them over at length 0); whatever they hold is overwritten before
+// it is read.
+func (c *analysisCache) reset() {
+	if c.lines == nil {
+		// json is made on first use (setJSON): most prompts hold no JSON.
+		c.lines, c.norm, c.grams = map[string]lineUnits{}, map[string]normInfo{}, map[string][]uint64{}
+	}
+	clear(c.lines)
+	clear(c.json)
+	clear(c.norm)
+	clear(c.grams)
+	c.store, c.gramBuf = c.store[:0], c.gramBuf[:0]
 }
 
 func analyzeWith(text string, c *analysisCache) *doc {
@@ -154,9 +172,17 @@ func (d *doc) validJSON(v string) bool {
 	ok, seen := d.cache.json[v]
 	if !seen {
 		ok = json.Valid([]byte(v))
-		d.cache.json[v] = ok
+		d.cache.setJSON(v, ok)
 	}
 	return ok
+}
+
+// setJSON remembers whether v is valid JSON.
+func (c *analysisCache) setJSON(v string, ok bool) {
+	if c.json == nil {
+		c.json = map[string]bool{}
+	}
+	c.json[v] = ok
 }
 
 func (d *doc) splitLines() {

@@ -18,22 +18,31 @@ type tracker struct {
 	// of a group, next of a unit, -1 ends) rather than a slice per text:
 	// a prompt has thousands of units, and one allocation each showed in
 	// the profile.
-	group map[string]int32
+	group map[string]int32 // nil for a few units: groupOf scans first instead
 	first []int32
 	next  []int32
 }
 
+// smallTracker is the most units found by scanning rather than through
+// the group map: a short prompt has a handful, and building the map was
+// a tenth of compressing one.
+const smallTracker = 16
+
 func newTracker(units []Unit) *tracker {
-	t := &tracker{units: units, pos: make([]int, len(units)), group: make(map[string]int32, len(units)),
-		next: make([]int32, len(units))}
+	t := &tracker{units: units, pos: make([]int, len(units)), next: make([]int32, len(units))}
+	if len(units) > smallTracker {
+		t.group = make(map[string]int32, len(units))
+	}
 	last := make([]int32, 0, len(units))
 	for i, u := range units {
 		t.pos[i] = u.Start
 		t.next[i] = -1
-		g, ok := t.group[u.Text]
+		g, ok := t.lookup(u.Text)
 		if !ok {
 			g = int32(len(t.first))
-			t.group[u.Text] = g
+			if t.group != nil {
+				t.group[u.Text] = g
+			}
 			t.first = append(t.first, int32(i))
 			last = append(last, int32(i))
 			continue
@@ -42,6 +51,26 @@ func newTracker(units []Unit) *tracker {
 		last[g] = int32(i)
 	}
 	return t
+}
+
+// lookup is the group of the units with text txt, false when none.
+func (t *tracker) lookup(txt string) (int32, bool) {
+	if t.group != nil {
+		g, ok := t.group[txt]
+		return g, ok
+	}
+	for g, f := range t.first {
+		if t.units[f].Text == txt {
+			return int32(g), true
+		}
+	}
+	return 0, false
+}
+
+// groupOf is lookup's group (0, like the map's zero value, when none).
+func (t *tracker) groupOf(txt string) int32 {
+	g, _ := t.lookup(txt)
+	return g
 }
 
 // hit reports whether an attached unit i overlaps one of the sorted,
@@ -83,7 +112,7 @@ func (t *tracker) missing(es []edit, out string) []string {
 	k := keptIn{out: out}
 	for _, txt := range cand {
 		intact := false
-		for j := t.first[t.group[txt]]; j >= 0; j = t.next[j] {
+		for j := t.first[t.groupOf(txt)]; j >= 0; j = t.next[j] {
 			if t.pos[j] >= 0 && !t.hit(int(j), es) {
 				intact = true
 				break

@@ -6,7 +6,9 @@ package pricing
 
 import (
 	"fmt"
+	"math"
 	"math/big"
+	"math/bits"
 	"strings"
 
 	"github.com/pennyllm/penny/core/money"
@@ -57,7 +59,67 @@ func (m Model) PromptLimit() int {
 // nano-dollar.
 func (p PerMillion) Cost(tokens int64) money.Nanos {
 	// tokens * p micro-dollars / 1e6 tokens = tokens*p/1e6 µ$ = tokens*p/1e3 n$.
+	if pico, ok := MulPico(tokens, p); ok {
+		return PicoNanos(pico)
+	}
 	return money.FromRat(p.CostRat(tokens))
+}
+
+// PicoPerDollar is the denominator of a pico-dollar amount: tokens × a
+// PerMillion price is a cost in pico-dollars (1e-12 USD), exactly.
+const PicoPerDollar = 1_000_000_000_000
+
+// MulPico is tokens × p, the exact cost in pico-dollars, and false when
+// the product does not fit an int64 (callers then fall back to big.Rat).
+// It exists because planning and sending price several requests each and
+// big.Rat arithmetic allocated more than the rest of the cost path.
+func MulPico(tokens int64, p PerMillion) (int64, bool) {
+	return mul64(tokens, int64(p))
+}
+
+// AddPico is a + b, false on int64 overflow.
+func AddPico(a, b int64) (int64, bool) {
+	s := a + b
+	if (a > 0 && b > 0 && s < 0) || (a < 0 && b < 0 && s >= 0) {
+		return 0, false
+	}
+	return s, true
+}
+
+// PicoNanos rounds a pico-dollar amount to the nearest nano-dollar, half
+// away from zero: the value money.FromRat gives for pico/1e12 dollars
+// (FromRat's quotient and remainder scale with the fraction's common
+// factor, so comparing 2|r| with the denominator is |r| ≥ 500 here).
+func PicoNanos(pico int64) money.Nanos {
+	q, r := pico/1000, pico%1000 // Go truncates; r has pico's sign
+	switch {
+	case r >= 500:
+		q++
+	case r <= -500:
+		q--
+	}
+	return money.Nanos(q)
+}
+
+// mul64 is a × b, false when the product does not fit an int64 (math.MinInt64
+// is refused too, which keeps negation safe for callers).
+func mul64(a, b int64) (int64, bool) {
+	neg := (a < 0) != (b < 0)
+	hi, lo := bits.Mul64(absU(a), absU(b))
+	if hi != 0 || lo > math.MaxInt64 {
+		return 0, false
+	}
+	if neg {
+		return -int64(lo), true
+	}
+	return int64(lo), true
+}
+
+func absU(x int64) uint64 {
+	if x < 0 {
+		return -uint64(x)
+	}
+	return uint64(x)
 }
 
 // CostRat is the exact cost in dollars of n tokens, for sums that must be

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pennyllm/penny/core/pricing"
@@ -22,6 +24,21 @@ type Router struct {
 	tiers     []tier
 	available func(model string) bool
 	warnings  []string
+
+	// Derived from tiers in New (immutable, shared by copies): decide
+	// runs per request, and rebuilding these there — copying catalog
+	// entries and formatting constant text — was most of its cost.
+	uniq     []uniqModel // every tier's models, first listing first, once each
+	tierUniq [][]int     // per tier: its models as indices into uniq, in preference order
+	tierText []string    // per tier: rangeText
+	firstMsg [][]string  // per tier, per model: the "first available model" reason
+}
+
+// uniqModel is a model the router may choose, with the tiers listing it.
+type uniqModel struct {
+	m    pricing.Model
+	tier int // the first tier listing it (the tier its alternative shows)
+	last int // the highest tier listing it
 }
 
 type tier struct {
@@ -64,7 +81,28 @@ func New(cfg Config, cat *pricing.Catalog, learned *Learned) (*Router, error) {
 		}
 		r.tiers = append(r.tiers, t)
 	}
+	r.derive()
 	return r, nil
+}
+
+// derive builds the per-request lookups from r.tiers.
+func (r *Router) derive() {
+	r.tierUniq = make([][]int, len(r.tiers))
+	r.tierText = make([]string, len(r.tiers))
+	r.firstMsg = make([][]string, len(r.tiers))
+	for i, t := range r.tiers {
+		r.tierText[i] = r.rangeText(i)
+		for _, m := range t.models {
+			k := slices.IndexFunc(r.uniq, func(u uniqModel) bool { return u.m.ID == m.ID })
+			if k < 0 {
+				k = len(r.uniq)
+				r.uniq = append(r.uniq, uniqModel{m: m, tier: i})
+			}
+			r.uniq[k].last = i
+			r.tierUniq[i] = append(r.tierUniq[i], k)
+			r.firstMsg[i] = append(r.firstMsg[i], fmt.Sprintf("model %s: first available model of tier %s", m.ID, t.name))
+		}
+	}
 }
 
 // Warnings lists configuration problems that did not stop the router.
@@ -172,138 +210,165 @@ func (r *Router) decide(req Request, s scored) Decision {
 			ti = pi
 		}
 	}
+	// The reasons up to the tier's are built back to back in one buffer
+	// and cut from one string: one allocation instead of one each.
+	var bbuf [512]byte
+	var ebuf [24]int
+	b, ends := bbuf[:0], ebuf[:0]
 	for _, c := range s.contribs {
 		// Zero contributions are left out of the short reasons (they stay in
 		// Contributions); rules and the learned signal are always named.
 		if c.Delta != 0 || strings.HasPrefix(c.Name, "rule:") || c.Name == "signal:"+SignalLearned {
-			d.Reasons = append(d.Reasons, contributionReason(c))
+			b = appendContributionReason(b, c)
+			ends = append(ends, len(b))
 		}
+	}
+	if s.pin == "" {
+		b = append(append(append(b, "tier "...), r.tiers[ti].name...), ": score "...)
+		b = append(append(appendFloat(b, score, 2, false), ' '), r.tierText[ti]...)
+		ends = append(ends, len(b))
+	}
+	all, start := string(b), 0
+	for _, e := range ends {
+		d.Reasons = append(d.Reasons, all[start:e])
+		start = e
 	}
 	if s.pin != "" {
 		d.Reasons = append(d.Reasons, fmt.Sprintf("tier %s pinned by rule:%s (score %.2f)", r.tiers[ti].name, s.pinRule, score))
-	} else {
-		d.Reasons = append(d.Reasons, fmt.Sprintf("tier %s: score %.2f %s", r.tiers[ti].name, score, r.rangeText(ti)))
 	}
 
 	need := req.PromptTokens + req.CompletionTokens
 	type cand struct {
-		m     pricing.Model
-		tier  int
+		u     *uniqModel
 		cost  int64
 		fits  bool
 		avail bool
 		capOK string // "" when capable, else what is missing
 	}
-	nModels := 0
-	for _, t := range r.tiers {
-		nModels += len(t.models)
+	// One candidate per distinct model, in r.uniq's order (tier by tier,
+	// first listing wins), on the stack for any usual configuration.
+	var buf [16]cand
+	cands := buf[:0]
+	if len(r.uniq) > len(buf) {
+		cands = make([]cand, 0, len(r.uniq))
 	}
-	cands := make([]cand, 0, nModels)
-	for i, t := range r.tiers {
-		for _, m := range t.models {
-			if slices.ContainsFunc(cands, func(c cand) bool { return c.m.ID == m.ID }) {
-				continue
-			}
-			cands = append(cands, cand{
-				m: m, tier: i,
-				cost:  projectNanos(m, req.PromptTokens+req.OverheadTokens, req.CompletionTokens),
-				fits:  fits(m, req),
-				avail: r.isAvailable(m),
-				capOK: missingCapability(m, req),
-			})
-		}
+	for k := range r.uniq {
+		u := &r.uniq[k]
+		cands = append(cands, cand{
+			u:     u,
+			cost:  projectNanos(u.m, req.PromptTokens+req.OverheadTokens, req.CompletionTokens),
+			fits:  fits(u.m, req),
+			avail: r.isAvailable(u.m),
+			capOK: missingCapability(u.m, req),
+		})
 	}
-	usable := func(c cand) bool { return c.fits && c.avail && c.capOK == "" }
-	// A model serves every tier that lists it, so "same or higher tier"
-	// checks the tiers listing it, not only the first.
-	inTierAtLeast := func(c cand, lo int) bool {
-		for i := lo; i < len(r.tiers); i++ {
-			if slices.ContainsFunc(r.tiers[i].models, func(x pricing.Model) bool { return x.ID == c.m.ID }) {
-				return true
-			}
-		}
-		return false
-	}
-	cheapest := func(ok func(cand) bool) (cand, bool) {
-		var best cand
-		found := false
-		for _, c := range cands {
-			if ok(c) && (!found || c.cost < best.cost) {
-				best, found = c, true
+	usable := func(c *cand) bool { return c.fits && c.avail && c.capOK == "" }
+	// cheapest is the first candidate of lowest cost among those at index
+	// k with ok(k); -1 when none.
+	cheapest := func(ok func(c *cand) bool) int {
+		best := -1
+		for k := range cands {
+			if ok(&cands[k]) && (best < 0 || cands[k].cost < cands[best].cost) {
+				best = k
 			}
 		}
-		return best, found
+		return best
 	}
-	var chosen cand
-	var found bool
+	chosen := -1
 	// The tier's preferred model: the first available and capable one.
-	for _, m := range r.tiers[ti].models {
-		i := slices.IndexFunc(cands, func(c cand) bool { return c.m.ID == m.ID })
-		c := cands[i]
+	for j, k := range r.tierUniq[ti] {
+		c := &cands[k]
 		if c.avail && c.capOK == "" {
 			if c.fits {
-				chosen, found = c, true
-				d.Reasons = append(d.Reasons, fmt.Sprintf("model %s: first available model of tier %s", c.m.ID, r.tiers[ti].name))
+				chosen = k
+				d.Reasons = append(d.Reasons, r.firstMsg[ti][j])
 			} else {
 				d.Reasons = append(d.Reasons, fmt.Sprintf("%s does not fit %d prompt + %d completion tokens (window %d, max output %d)",
-					c.m.ID, req.PromptTokens, req.CompletionTokens, c.m.ContextWindow, c.m.MaxOutput))
+					c.u.m.ID, req.PromptTokens, req.CompletionTokens, c.u.m.ContextWindow, c.u.m.MaxOutput))
 			}
 			break
 		}
 	}
-	if !found {
-		if c, ok := cheapest(func(c cand) bool { return usable(c) && inTierAtLeast(c, ti) }); ok {
-			chosen, found = c, true
+	if chosen < 0 {
+		// A model serves every tier that lists it, so "same or higher
+		// tier" checks the highest tier listing it, not only the first.
+		if k := cheapest(func(c *cand) bool { return usable(c) && c.u.last >= ti }); k >= 0 {
+			chosen = k
 			d.Reasons = append(d.Reasons, fmt.Sprintf("model %s: cheapest available model of tier %s or higher that fits %d tokens and the required capabilities",
-				c.m.ID, r.tiers[ti].name, need))
+				cands[k].u.m.ID, r.tiers[ti].name, need))
 		}
 	}
-	if !found {
-		if c, ok := cheapest(usable); ok {
-			chosen, found = c, true
+	if chosen < 0 {
+		if k := cheapest(usable); k >= 0 {
+			chosen = k
 			d.Reasons = append(d.Reasons, fmt.Sprintf("model %s: no model of tier %s or higher is available, capable and fits %d tokens; using the cheapest lower-tier model that does",
-				c.m.ID, r.tiers[ti].name, need))
+				cands[k].u.m.ID, r.tiers[ti].name, need))
 		}
 	}
-	if !found {
+	if chosen < 0 {
 		// Nothing fits: pick the largest window among available models so
 		// the caller can still see a plan, and say so.
-		for _, c := range cands {
-			if !c.avail {
+		for k := range cands {
+			if !cands[k].avail {
 				continue
 			}
-			if !found || c.m.ContextWindow > chosen.m.ContextWindow {
-				chosen, found = c, true
+			if chosen < 0 || cands[k].u.m.ContextWindow > cands[chosen].u.m.ContextWindow {
+				chosen = k
 			}
 		}
-		if !found {
-			chosen = cands[0]
+		if chosen < 0 {
+			chosen = 0
 		}
 		d.Reasons = append(d.Reasons, fmt.Sprintf("model %s: no configured model is available and fits %d tokens with the required capabilities; chose the largest context window",
-			chosen.m.ID, need))
+			cands[chosen].u.m.ID, need))
 	}
-	d.Model = chosen.m.ID
+	chosenID := cands[chosen].u.m.ID
+	d.Model = chosenID
 	d.Tier = r.tiers[ti].name
-	d.Alternatives = make([]Alternative, 0, len(cands))
-	for _, c := range cands {
-		a := Alternative{Model: c.m.ID, Tier: r.tiers[c.tier].name, CostUSD: float64(c.cost) / 1e9, Fits: c.fits}
-		var notes []string
-		if c.m.ID == chosen.m.ID {
-			notes = append(notes, "chosen")
+	d.Alternatives = make([]Alternative, len(cands))
+	for k := range cands {
+		c := &cands[k]
+		a := &d.Alternatives[k]
+		*a = Alternative{Model: c.u.m.ID, Tier: r.tiers[c.u.tier].name, CostUSD: float64(c.cost) / 1e9, Fits: c.fits}
+		// The notes joined by "; " (none is empty).
+		if c.u.m.ID == chosenID {
+			a.Note = "chosen"
 		}
 		if !c.fits {
-			notes = append(notes, fmt.Sprintf("needs %d tokens, window %d", need, c.m.ContextWindow))
+			a.Note = joinNote(a.Note, fmt.Sprintf("needs %d tokens, window %d", need, c.u.m.ContextWindow))
 		}
 		if !c.avail {
-			notes = append(notes, "provider not configured")
+			a.Note = joinNote(a.Note, "provider not configured")
 		}
 		if c.capOK != "" {
-			notes = append(notes, "lacks "+c.capOK)
+			a.Note = joinNote(a.Note, "lacks "+c.capOK)
 		}
-		a.Note = strings.Join(notes, "; ")
-		d.Alternatives = append(d.Alternatives, a)
 	}
 	return d
+}
+
+// joinNote appends note to notes with the "; " separator.
+func joinNote(notes, note string) string {
+	if notes == "" {
+		return note
+	}
+	return notes + "; " + note
+}
+
+// appendFloat appends v as fmt's %.<prec>f (with plus, %+.<prec>f) would
+// print it, without fmt's per-call cost; non-finite values, which fmt
+// prints its own way, go through fmt.
+func appendFloat(b []byte, v float64, prec int, plus bool) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		if plus {
+			return fmt.Appendf(b, "%+.*f", prec, v)
+		}
+		return fmt.Appendf(b, "%.*f", prec, v)
+	}
+	if plus && !math.Signbit(v) {
+		b = append(b, '+')
+	}
+	return strconv.AppendFloat(b, v, 'f', prec, 64)
 }
 
 func (r *Router) rangeText(ti int) string {
@@ -314,11 +379,17 @@ func (r *Router) rangeText(ti int) string {
 }
 
 func contributionReason(c Contribution) string {
-	s := fmt.Sprintf("%s %+.3f", c.Name, c.Delta)
+	return string(appendContributionReason(nil, c))
+}
+
+// appendContributionReason appends fmt.Sprintf("%s %+.3f", c.Name,
+// c.Delta), then " (detail)" when there is one.
+func appendContributionReason(b []byte, c Contribution) []byte {
+	b = appendFloat(append(append(b, c.Name...), ' '), c.Delta, 3, true)
 	if c.Detail != "" {
-		s += " (" + c.Detail + ")"
+		b = append(append(append(b, " ("...), c.Detail...), ')')
 	}
-	return s
+	return b
 }
 
 // fits reports whether prompt plus expected completion fit the model's

@@ -1,8 +1,8 @@
 package route
 
 import (
-	"fmt"
 	"math"
+	"strconv"
 )
 
 // Signal names as they appear in contributions ("signal:" + name).
@@ -74,6 +74,15 @@ func signalValues(sc *scanResult, tokens, turns int) [7]float64 {
 
 var signalOrder = [7]string{SignalTokens, SignalCode, SignalMath, SignalReasoning, SignalMultiPart, SignalFormat, SignalDepth}
 
+// signalNames are the contributions' names, "signal:" + signalOrder[i],
+// built once rather than concatenated per prompt.
+var signalNames = func() (n [7]string) {
+	for i, s := range signalOrder {
+		n[i] = "signal:" + s
+	}
+	return n
+}()
+
 func (w SignalWeights) array() [7]float64 {
 	return [7]float64{w.Tokens, w.Code, w.Math, w.Reasoning, w.MultiPart, w.Format, w.Depth}
 }
@@ -90,16 +99,25 @@ func (s *scorer) score(text string, tokens, turns int, v vote, explain bool) sco
 	vals := signalValues(&sc, tokens, turns)
 	ws := s.w.array()
 	out := scored{raw: s.base}
+	var details string // every signal's detail, back to back: one allocation
+	var ends [len(vals) + 1]int
 	if explain {
 		out.contribs = make([]Contribution, 0, len(vals)+2+rs.Len())
+		var buf [320]byte
+		b := buf[:0]
+		for i := range vals {
+			b = appendSignalDetail(b, i, &sc, tokens, turns)
+			ends[i+1] = len(b)
+		}
+		details = string(b)
 	}
 	for i, val := range vals {
 		d := val * ws[i]
 		out.raw += d
 		if explain {
 			out.contribs = append(out.contribs, Contribution{
-				Name: "signal:" + signalOrder[i], Value: val, Weight: ws[i], Delta: d,
-				Detail: signalDetail(i, &sc, tokens, turns),
+				Name: signalNames[i], Value: val, Weight: ws[i], Delta: d,
+				Detail: details[ends[i]:ends[i+1]],
 			})
 		}
 	}
@@ -142,21 +160,39 @@ func (s *scorer) score(text string, tokens, turns int, v vote, explain bool) sco
 // bytes per token for English under BPE tokenizers.
 func estimateTokens(text string) int { return (len(text) + 3) / 4 }
 
+// signalDetail says what a signal counted.
 func signalDetail(i int, sc *scanResult, tokens, turns int) string {
+	return string(appendSignalDetail(nil, i, sc, tokens, turns))
+}
+
+// appendSignalDetail appends signalDetail's text to b, built with strconv
+// (what fmt's %d prints): it runs seven times per routed prompt.
+func appendSignalDetail(b []byte, i int, sc *scanResult, tokens, turns int) []byte {
+	num := func(n int, what string) {
+		b = append(strconv.AppendInt(b, int64(n), 10), what...)
+	}
 	switch i {
 	case 0:
-		return fmt.Sprintf("%d prompt tokens", tokens)
+		num(tokens, " prompt tokens")
 	case 1:
-		return fmt.Sprintf("%d code fences, %d code-like lines, %d code words", sc.fences, sc.codeLines, sc.catCount[0])
+		num(sc.fences, " code fences, ")
+		num(sc.codeLines, " code-like lines, ")
+		num(sc.catCount[0], " code words")
 	case 2:
-		return fmt.Sprintf("%d math words, %d numbers, %d operators", sc.catCount[1], sc.numbers, sc.ops)
+		num(sc.catCount[1], " math words, ")
+		num(sc.numbers, " numbers, ")
+		num(sc.ops, " operators")
 	case 3:
-		return fmt.Sprintf("%d reasoning markers", sc.catCount[2])
+		num(sc.catCount[2], " reasoning markers")
 	case 4:
-		return fmt.Sprintf("%d questions, %d list items, %d labelled sub-items, %d connectives", sc.questions, sc.listItems, sc.labelledItems(), sc.catCount[4])
+		num(sc.questions, " questions, ")
+		num(sc.listItems, " list items, ")
+		num(sc.labelledItems(), " labelled sub-items, ")
+		num(sc.catCount[4], " connectives")
 	case 5:
-		return fmt.Sprintf("%d format demands", sc.catCount[3])
+		num(sc.catCount[3], " format demands")
 	default:
-		return fmt.Sprintf("%d turns", turns)
+		num(turns, " turns")
 	}
+	return b
 }

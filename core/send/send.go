@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pennyllm/penny/core/batch"
@@ -109,6 +110,34 @@ type Deps struct {
 type Sender struct {
 	cfg Config
 	d   Deps
+	fp  fingerprints
+}
+
+// fingerprints memoizes Fingerprint: a replay sends thousands of requests
+// under a handful of scopes, and marshalling and hashing each one showed
+// in its profile. Bounded: cleared when it reaches maxFingerprints.
+type fingerprints struct {
+	mu sync.Mutex
+	m  map[cache.Scope]string
+}
+
+const maxFingerprints = 256
+
+func (f *fingerprints) get(s cache.Scope) string {
+	f.mu.Lock()
+	fp, ok := f.m[s]
+	f.mu.Unlock()
+	if ok {
+		return fp
+	}
+	fp = Fingerprint(s)
+	f.mu.Lock()
+	if f.m == nil || len(f.m) >= maxFingerprints {
+		f.m = make(map[cache.Scope]string)
+	}
+	f.m[s] = fp
+	f.mu.Unlock()
+	return fp
 }
 
 // New checks cfg and deps.
@@ -270,7 +299,7 @@ func (s *Sender) Send(ctx context.Context, pl plan.Plan, opt Options, onDelta fu
 	rec := ledger.Record{
 		Time: start.UTC(), User: opt.User, Tag: opt.Tag,
 		BaselineModel: pl.Cost.BaselineModel, Model: pl.Route.Model, Tier: pl.Route.Tier,
-		CacheOutcome: string(pl.Cache.Outcome), Scope: Fingerprint(scope),
+		CacheOutcome: string(pl.Cache.Outcome), Scope: s.fp.get(scope),
 		BaselineNanos: money.Nanos(pl.Cost.BaselineNanos), Status: ledger.StatusOK,
 	}
 	out := Outcome{
@@ -346,7 +375,7 @@ func (s *Sender) call(ctx context.Context, pl plan.Plan, scope cache.Scope, creq
 		text = s.summarize(ctx, *ps, text, counter, rec, out)
 		sumNanos = out.Summary.ActualNanos
 	}
-	req, hold, err := s.request(m, counter, text, pl, scope)
+	req, hold, sent, err := s.request(m, counter, text, pl, scope)
 	if err != nil {
 		out.Cost.ActualNanos = sumNanos
 		return fail(err)
@@ -433,7 +462,7 @@ func (s *Sender) call(ctx context.Context, pl plan.Plan, scope cache.Scope, creq
 	rec.ResponseModel, rec.Simulated = resp.Model, resp.Simulated
 	rec.PromptTokens, rec.CompletionTokens, rec.CachedPromptTokens = u.PromptTokens, u.CompletionTokens, u.CachedPromptTokens
 	rec.UsageKnown, rec.ActualNanos = u.Reported, actual
-	s.attribute(&rec, pl, scope, priced, u, resp.Text, counter.Count(text).Tokens)
+	s.attribute(&rec, pl, scope, priced, u, resp.Text, sent)
 	out.Cost.BaselineNanos = rec.BaselineNanos
 
 	var notRecorded []string
@@ -470,8 +499,9 @@ func (s *Sender) call(ctx context.Context, pl plan.Plan, scope cache.Scope, creq
 }
 
 // request builds the chat request and its maximum cost. The completion cap
-// is always sent, so that the hold is a true upper bound.
-func (s *Sender) request(m pricing.Model, counter tokens.Counter, text string, pl plan.Plan, scope cache.Scope) (llm.Request, money.Nanos, error) {
+// is always sent, so that the hold is a true upper bound. sent is text's
+// count, which attribute needs too.
+func (s *Sender) request(m pricing.Model, counter tokens.Counter, text string, pl plan.Plan, scope cache.Scope) (req llm.Request, hold money.Nanos, sent int, err error) {
 	var msgs []llm.Message
 	pc := counter.Count(text)
 	promptTokens, exact := int64(pc.Tokens+pl.Input.OverheadTokens), pc.Exact
@@ -498,13 +528,13 @@ func (s *Sender) request(m pricing.Model, counter tokens.Counter, text string, p
 	if m.ContextWindow > 0 {
 		room := int64(m.ContextWindow) - promptTokens
 		if room < 1 {
-			return llm.Request{}, 0, fmt.Errorf("send: prompt of about %d tokens does not fit %s's %d-token context window",
+			return llm.Request{}, 0, 0, fmt.Errorf("send: prompt of about %d tokens does not fit %s's %d-token context window",
 				promptTokens, m.ID, m.ContextWindow)
 		}
 		maxOut = min(maxOut, room)
 	}
-	req := llm.Request{Model: m.ID, Messages: msgs, MaxTokens: int(maxOut), Temperature: scope.Temperature}
-	return req, cost.Request(m, cost.Usage{PromptTokens: promptTokens, CompletionTokens: maxOut}), nil
+	req = llm.Request{Model: m.ID, Messages: msgs, MaxTokens: int(maxOut), Temperature: scope.Temperature}
+	return req, cost.Request(m, cost.Usage{PromptTokens: promptTokens, CompletionTokens: maxOut}), pc.Tokens, nil
 }
 
 // systemFraming is the per-message overhead of one more chat message.

@@ -173,7 +173,7 @@ func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 // --- harness ---------------------------------------------------------------
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	cat     *pricing.Catalog
 	tok     *tokens.Registry
 	planner *plan.Planner
@@ -189,7 +189,7 @@ type env struct {
 // take about a second to build under -race.
 var sharedTokens = sync.OnceValue(tokens.NewRegistry)
 
-func newEnv(t *testing.T, routed string) *env {
+func newEnv(t testing.TB, routed string) *env {
 	t.Helper()
 	cat, err := pricing.Embedded()
 	if err != nil {

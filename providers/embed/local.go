@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -60,6 +61,7 @@ type Local struct {
 	gw, lw float64 // sqrt of each half's share
 	// letterWeight is the weight of single-letter words (see Weight).
 	letterWeight float64
+	id           string // ID(), fixed by opts
 }
 
 var _ coreembed.Embedder = (*Local)(nil)
@@ -94,12 +96,16 @@ func NewLocal(opts LocalOptions) (*Local, error) {
 	l.letterWeight = sifWeight(10, opts.SIFA)
 	l.gw = math.Sqrt(1 - opts.LexWeight)
 	l.lw = math.Sqrt(opts.LexWeight)
+	l.id = l.makeID()
 	return l, nil
 }
 
 // ID names the model, its options and the format version; any change that
 // alters vectors must change it.
-func (l *Local) ID() string {
+func (l *Local) ID() string { return l.id }
+
+// makeID formats ID once per embedder (the cache asks for it per lookup).
+func (l *Local) makeID() string {
 	return fmt.Sprintf("local-glove50k-sif%g-c3x%d-w%02d-v1", l.opts.SIFA, l.opts.LexDims, int(math.Round(l.opts.LexWeight*100)))
 }
 
@@ -134,8 +140,21 @@ func (l *Local) Embed(ctx context.Context, texts []string) ([][]float32, error) 
 func (l *Local) embed(text string) []float32 {
 	toks := Tokenize(text)
 	dim := l.tab.dim
-	g := make([]float64, dim)
-	lex := make([]float64, l.opts.LexDims)
+	// The accumulators live on the stack for the default sizes (100 GloVe
+	// dimensions, 128 lexical ones): only the result is allocated.
+	var gbuf [128]float64
+	var lbuf [256]float64
+	g, lex := gbuf[:0], lbuf[:0]
+	if dim <= len(gbuf) {
+		g = gbuf[:dim]
+	} else {
+		g = make([]float64, dim)
+	}
+	if l.opts.LexDims <= len(lbuf) {
+		lex = lbuf[:l.opts.LexDims]
+	} else {
+		lex = make([]float64, l.opts.LexDims)
+	}
 	for _, tok := range toks {
 		w := l.Weight(tok)
 		if r, ok := l.tab.index[tok]; ok {
@@ -258,7 +277,10 @@ func (l *Local) BestSims(a, b []int32, needA, needB []bool, bestA, bestB []float
 		a, b, needA, needB, bestA, bestB = b, a, needB, needA, bestB, bestA
 	}
 	anyB := slices.Contains(needB, true)
-	packed := t.pack(b)
+	pb := packPool.Get().(*[]int64)
+	packed := t.pack(*pb, b)
+	dim := t.dim
+	pairs := len(packed) / dim
 	var sums [4]int32
 	for i, ai := range a {
 		if !needA[i] && !anyB {
@@ -274,10 +296,10 @@ func (l *Local) BestSims(a, b []int32, needA, needB []bool, bestA, bestB []float
 			if !need {
 				continue
 			}
-			p1 := packed[q/2]
+			p1 := packed[q/2*dim : (q/2+1)*dim]
 			p2 := p1 // a lone last pair is computed twice; cheaper than a branch per component
-			if q/2+1 < len(packed) {
-				p2 = packed[q/2+1]
+			if q/2+1 < pairs {
+				p2 = packed[(q/2+1)*dim : (q/2+2)*dim]
 			}
 			sums[0], sums[1], sums[2], sums[3] = dotPacked(row, p1, p2)
 			for j := q; j < hi; j++ {
@@ -294,7 +316,12 @@ func (l *Local) BestSims(a, b []int32, needA, needB []bool, bestA, bestB []float
 			}
 		}
 	}
+	*pb = packed
+	packPool.Put(pb)
 }
+
+// packPool recycles BestSims's packed vectors (a few KB per call).
+var packPool = sync.Pool{New: func() any { return new([]int64) }}
 
 // Tokenize lowercases text, expands the "n't" contraction to "not" and
 // splits it into runs of letters and digits — the only shapes the embedded

@@ -109,16 +109,22 @@ func (t *table) dot(i, j int32) int32 {
 	return s0 + s1 + s2 + s3
 }
 
-// pack returns the vectors of words ids two to a 64-bit lane pair:
-// packed[k][c] = v0[c] + v1[c]·2³², v0 and v1 the components of ids[2k]
-// and ids[2k+1] (zero when ids has odd length). Multiplying one int8
-// component by a packed word then yields both products at once, and the
-// sums stay exact because each is below 2²⁶ in magnitude (dim ≤ 4096).
-func (t *table) pack(ids []int32) [][]int64 {
-	out := make([][]int64, (len(ids)+1)/2)
-	buf := make([]int64, len(out)*t.dim)
-	for k := range out {
-		p := buf[k*t.dim : (k+1)*t.dim]
+// pack appends to dst the vectors of words ids two to a 64-bit lane pair:
+// pair k, dst[k·dim:(k+1)·dim], holds v0[c] + v1[c]·2³², v0 and v1 the
+// components of ids[2k] and ids[2k+1] (zero when ids has odd length).
+// Multiplying one int8 component by a packed word then yields both
+// products at once, and the sums stay exact because each is below 2²⁶ in
+// magnitude (dim ≤ 4096). dst is reused when large enough: BestSims runs
+// for every candidate of every cache lookup, and a fresh buffer each time
+// was the embedder's largest allocation.
+func (t *table) pack(dst []int64, ids []int32) []int64 {
+	n := (len(ids) + 1) / 2 * t.dim
+	if cap(dst) < n {
+		dst = make([]int64, n)
+	}
+	dst = dst[:n]
+	for k := 0; 2*k < len(ids); k++ {
+		p := dst[k*t.dim : (k+1)*t.dim]
 		v0 := t.comps[int(ids[2*k])*t.dim : int(ids[2*k]+1)*t.dim][:len(p)]
 		for c := range p {
 			p[c] = int64(int8(v0[c]))
@@ -129,9 +135,8 @@ func (t *table) pack(ids []int32) [][]int64 {
 				p[c] += int64(int8(v1[c])) << 32
 			}
 		}
-		out[k] = p
 	}
-	return out
+	return dst
 }
 
 // dotPacked returns the dot products of row with the four vectors packed

@@ -44,8 +44,9 @@ func TestWordSimBitIdentical(t *testing.T) {
 			t.Fatalf("cosines(%d, %d) = %v %v", i, j, ij, ji)
 		}
 		js := []int32{j, r.Int32N(n), r.Int32N(n), r.Int32N(n)}
-		p := l.tab.pack(js)
-		s0, s1, s2, s3 := dotPacked(l.tab.comps[int(i)*l.tab.dim:int(i+1)*l.tab.dim], p[0], p[1])
+		p := l.tab.pack(nil, js)
+		d := l.tab.dim
+		s0, s1, s2, s3 := dotPacked(l.tab.comps[int(i)*d:int(i+1)*d], p[:d], p[d:2*d])
 		for k, s := range []int32{s0, s1, s2, s3} {
 			if s != l.tab.dot(i, js[k]) {
 				t.Fatalf("dotPacked lane %d: %d, want %d", k, s, l.tab.dot(i, js[k]))
@@ -126,11 +127,12 @@ func BenchmarkWordSim(b *testing.B) {
 			l.tab.cosine(100, 2000)
 		}
 	})
-	p := l.tab.pack([]int32{2000, 3000, 4000, 5000})
+	p := l.tab.pack(nil, []int32{2000, 3000, 4000, 5000})
 	row := l.tab.comps[100*l.tab.dim : 101*l.tab.dim]
+	p1, p2 := p[:l.tab.dim], p[l.tab.dim:]
 	b.Run("packed-per-pair", func(b *testing.B) {
 		for b.Loop() {
-			dotPacked(row, p[0], p[1])
+			dotPacked(row, p1, p2)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/4, "ns/pair")
 	})

@@ -73,6 +73,9 @@ type Config struct {
 	// way): 0 = one per CPU up to 4, none on a single CPU; negative =
 	// none, each request is planned in its turn.
 	Planners int
+	// Lead is how many plans each planning goroutine may hold ready
+	// beyond the one being handed over: 0 = DefaultLead, negative = none.
+	Lead int
 
 	// GCPercent, when positive, is the garbage collector's target
 	// (debug.SetGCPercent) while Run runs; the previous one is restored

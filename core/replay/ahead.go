@@ -127,9 +127,9 @@ func (r *Runner) planners() int {
 	return 0
 }
 
-// DefaultLead is Config.Lead's default. Measured on the 100k replay
-// benchmark (see BenchmarkReplayShort): with no lead the executing
-// goroutine waited for plans about half its time and the planners for it.
+// DefaultLead is Config.Lead's default. Without a lead, a planner and the
+// executing goroutine hand plans over in lockstep: on the 100k replay
+// benchmark each waited for the other about half its time.
 const DefaultLead = 8
 
 func (r *Runner) lead() int {
@@ -143,13 +143,13 @@ func (r *Runner) lead() int {
 }
 
 // planAhead starts n goroutines that plan reqs ahead: goroutine w plans
-// requests w, w+n, w+2n, … and hands each over on its own unbuffered
-// channel, so the plans are taken back in order and none is made more
-// than n requests before its turn: the further ahead, the likelier an
-// intervening fill makes it stale (on the 100k replay benchmark, where
-// any fill in a graph-indexed scope does, channels of one slot had 26% of
-// the plans made again, unbuffered ones 15%). next(i) returns request i's
-// plan; stop ends the goroutines and waits for them.
+// requests w, w+n, w+2n, … and hands each over on its own channel of
+// lead() slots, so the plans are taken back in order and none is made
+// more than n×(lead()+1) requests before its turn. The further ahead, the
+// likelier an intervening fill makes a plan stale; since a graph search
+// is only made again, not the whole plan (cache.Unchanged), few are.
+// next(i) returns request i's plan; stop ends the goroutines and waits
+// for them.
 func (r *Runner) planAhead(ctx context.Context, sp Speculator, reqs []Request, n int) (next func(i int) planned, stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	chs := make([]chan planned, n)

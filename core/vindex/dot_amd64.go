@@ -9,11 +9,9 @@ package vindex
 //go:noescape
 func dotQ4SSE41(q *float32, n int, c0, c1, c2, c3 *int8, out *[16]float32)
 
-func cpuidECX1() uint32
-
 // haveDot4 is whether the CPU has SSE4.1 (PMOVSXBD), which dotQ4SSE41
 // needs; GOAMD64=v1 does not guarantee it.
-var haveDot4 = cpuidECX1()&(1<<19) != 0
+var haveDot4 = haveSSE41
 
 // dotQ4Lanes fills out with the four lane sums of each of the four dot
 // products (see dotQ4SSE41) over q[:n], n a multiple of 4; false when the

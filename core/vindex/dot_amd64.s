@@ -52,11 +52,3 @@ done:
 	MOVUPS X2, 32(DI)
 	MOVUPS X3, 48(DI)
 	RET
-
-// func cpuidECX1() uint32
-TEXT ·cpuidECX1(SB), NOSPLIT, $0-4
-	MOVL $1, AX
-	XORL CX, CX
-	CPUID
-	MOVL CX, ret+0(FP)
-	RET

@@ -262,3 +262,41 @@ func BenchmarkQuantize100(b *testing.B) {
 		quantize(dst, v)
 	}
 }
+
+// TestAutoEf: without an EfSearch the search's ef follows the graph's size
+// (192 up to 100k nodes, 256 from 300k, monotone between); an explicit
+// EfSearch, or Search's ef argument, is used as given.
+func TestAutoEf(t *testing.T) {
+	prev := 0
+	for _, n := range []int{0, 10_000, 100_000, 100_001, 200_000, 299_999, 300_000, 5_000_000} {
+		ef := (&Index{built: n}).autoEf()
+		switch {
+		case n <= 100_000 && ef != 192, n >= 300_000 && ef != 256, ef < prev, ef < 192 || ef > 256:
+			t.Fatalf("autoEf(%d) = %d (previous %d)", n, ef, prev)
+		}
+		prev = ef
+	}
+	all := randomUnit(2100, 32, 10, 9)
+	fixed := New(32, Options{SwitchOver: 1000, EfSearch: 40})
+	auto := New(32, Options{SwitchOver: 1000})
+	for i, v := range all[:2000] {
+		_ = fixed.Add(int64(i), v)
+		_ = auto.Add(int64(i), v)
+	}
+	for !fixed.BuildStep(1000) || !auto.BuildStep(1000) {
+	}
+	if fixed.efSearch() != 40 || auto.efSearch() != 192 {
+		t.Fatalf("efSearch fixed %d auto %d", fixed.efSearch(), auto.efSearch())
+	}
+	for _, q := range all[2000:] {
+		for _, c := range []struct {
+			ix     *Index
+			ef, as int
+		}{{fixed, 0, 40}, {fixed, 300, 300}, {auto, 0, 192}, {auto, 20, 20}} {
+			got, _ := c.ix.Search(q, 8, c.ef)
+			if want := refSearchGraph(c.ix, q, 8, c.as); !equalHits(got, want) {
+				t.Fatalf("ef %d: %v, want as ef %d %v", c.ef, got, c.as, want)
+			}
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"cmp"
+	"hash/maphash"
 	"regexp"
 	"slices"
 	"strconv"
@@ -38,42 +40,171 @@ type GuardOptions struct {
 // analysis is what the guards and the score need to know about one text.
 type analysis struct {
 	raw      string
-	words    []string        // lowercased letter/digit runs, "n't" expanded
-	wordSet  map[string]bool // words
-	stems    map[string]bool // stem(words)
-	compact  map[string]bool // raw tokens lowercased without dots and hyphens ("U.S." → "us")
-	runs     []capRun        // runs of capitalized words, for acronym expansion
-	joins    map[string]bool // adjacent word pairs written together ("upper case" → "uppercase")
-	numbers  []string        // canonical numbers and ordinals, sorted, unique
-	units    []string        // canonical units, sorted, unique
-	negators []string        // negating words, in order
+	words    []string // lowercased letter/digit runs, "n't" expanded
+	wordSet  strSet   // words
+	stems    strSet   // stem(words)
+	compact  strSet   // raw tokens lowercased without dots and hyphens ("U.S." → "us")
+	runs     []capRun // runs of capitalized words, for acronym expansion
+	joins    strSet   // adjacent word pairs written together ("upper case" → "uppercase")
+	numbers  []string // canonical numbers and ordinals, sorted, unique
+	units    []string // canonical units, sorted, unique
+	negators []string // negating words, in order
 	entities []entity
 
 	// Derived once per text so that judging a text against many others
 	// (and the same cached prompt over and over) does not redo them.
-	lowerRaw  string             // strings.ToLower(raw), for span entities
-	joined    string             // words written together, for joined entity forms
-	capFirst  map[string]bool    // lowercased raw token → its first occurrence starts with a capital
-	wordStems []string           // stem(words[i])
-	uniq      []string           // distinct words, first occurrence first: sums over them are deterministic
-	uniqStems []string           // stem(uniq[i])
-	pairJoins map[string][]int32 // words[i]+words[i+1] → every such i ("upper case" → "uppercase")
-	polar     []polarHit         // antonym pairs with a side present, by pair index
-	present   *presenceMemo      // other texts' entities found present in this one, by entity key
-	lx        *lexData           // lexicon-dependent data (score.go); nil until prepared
+	lowerRaw  string        // strings.ToLower(raw), for span entities
+	joined    string        // words written together, for joined entity forms
+	capFirst  strSet        // lowercased raw tokens whose first occurrence starts with a capital
+	wordStems []string      // stem(words[i])
+	uniq      []string      // distinct words, first occurrence first: sums over them are deterministic
+	uniqStems []string      // stem(uniq[i])
+	wordUniq  []int32       // index in uniq of words[i]
+	wordIdx   []int32       // index in uniq of wordSet[k]
+	pairJoins []joinAt      // every i, by the hash of words[i]+words[i+1] ("upper case" → "uppercase")
+	uniqH     []uint64      // strHash(uniq[i])
+	uniqStemH []uint64      // strHash(uniqStems[i])
+	polar     []polarHit    // antonym pairs with a side present, by pair index
+	present   *presenceMemo // other texts' entities found present in this one, by entity key
+	lx        *lexData      // lexicon-dependent data (score.go); nil until prepared
+}
+
+// strSet is a set of strings as a slice sorted by hash (then string),
+// each with its hash: membership is a binary search over integers and, on
+// a hash match, a string comparison, so it is exact. Far smaller than a
+// map for the few words of a prompt, and an analysis computes its words'
+// hashes once, so judging a pair hashes nothing.
+type strSet []hstr
+
+type hstr struct {
+	h uint64
+	s string
+}
+
+// strSeed seeds strHash. Set once at start-up and never written: not
+// mutable state. Hashes are only compared within one process.
+var strSeed = maphash.MakeSeed()
+
+func strHash(s string) uint64 { return maphash.String(strSeed, s) }
+
+func newStrSet(xs []string) strSet {
+	if len(xs) == 0 {
+		return nil
+	}
+	t := make(strSet, len(xs))
+	for i, x := range xs {
+		t[i] = hstr{strHash(x), x}
+	}
+	return t.sortCompact()
+}
+
+// newStrSetHashed builds the set of xs, whose hashes are hs.
+func newStrSetHashed(xs []string, hs []uint64) strSet {
+	t := make(strSet, len(xs))
+	for i, x := range xs {
+		t[i] = hstr{hs[i], x}
+	}
+	return t.sortCompact()
+}
+
+// sortCompact sorts t by hash, then string, and drops duplicates.
+func (t strSet) sortCompact() strSet {
+	slices.SortFunc(t, func(a, b hstr) int {
+		if c := cmp.Compare(a.h, b.h); c != 0 {
+			return c
+		}
+		return strings.Compare(a.s, b.s)
+	})
+	return slices.CompactFunc(t, func(a, b hstr) bool { return a.h == b.h && a.s == b.s })
+}
+
+// has reports whether s, whose hash is h, is in the set.
+func (t strSet) has(s string, h uint64) bool {
+	lo, hi := 0, len(t)
+	for lo < hi { // the first entry whose hash is ≥ h
+		m := int(uint(lo+hi) >> 1)
+		if t[m].h < h {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	for ; lo < len(t) && t[lo].h == h; lo++ {
+		if t[lo].s == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (t strSet) contains(s string) bool { return t.has(s, strHash(s)) }
+
+// joinAt is a position i of a text's words with the hash of
+// words[i]+words[i+1].
+type joinAt struct {
+	h uint64
+	i int32
 }
 
 // presenceMemo remembers, by entity key, whether an entity of another
 // text is present in this one (entity.presentIn): a cached prompt is asked
-// about the same query entities lookup after lookup. Analyses are shared
-// between goroutines, hence the lock.
+// about the same query entities lookup after lookup. Entries are sorted by
+// the key's hash. Analyses are shared between goroutines, hence the lock.
 type presenceMemo struct {
-	mu sync.Mutex
-	m  map[string]bool
+	mu      sync.Mutex
+	max     int
+	entries []presence
 }
 
-// presenceMemoMax bounds each text's presence memo.
+type presence struct {
+	h       uint64 // strHash(key)
+	key     string
+	present bool
+}
+
+// presenceMemoMax bounds each text's presence memo; presenceMemoCap a
+// short text's.
 const presenceMemoMax = 1024
+
+func presenceMemoCap(n int) int { return min(presenceMemoMax, 16+n/4) }
+
+// find returns where key (hash h) is or would go; the caller holds mu.
+func (p *presenceMemo) find(key string, h uint64) (int, bool) {
+	i, _ := slices.BinarySearchFunc(p.entries, h, func(e presence, h uint64) int { return cmp.Compare(e.h, h) })
+	for j := i; j < len(p.entries) && p.entries[j].h == h; j++ {
+		if p.entries[j].key == key {
+			return j, true
+		}
+	}
+	return i, false
+}
+
+// get returns whether key was found present; the caller holds mu.
+func (p *presenceMemo) get(key string, h uint64) (present, ok bool) {
+	if i, ok := p.find(key, h); ok {
+		return p.entries[i].present, true
+	}
+	return false, false
+}
+
+// put records key's presence, while the memo has room (false when full);
+// the caller holds mu.
+func (p *presenceMemo) put(key string, h uint64, present bool) bool {
+	if len(p.entries) >= p.max {
+		return false
+	}
+	i, ok := p.find(key, h)
+	if ok {
+		p.entries[i].present = present
+		return true
+	}
+	if len(p.entries) == cap(p.entries) {
+		n := min(p.max, max(4, 2*cap(p.entries)))
+		p.entries = slices.Grow(p.entries, n-len(p.entries))
+	}
+	p.entries = slices.Insert(p.entries, i, presence{h, key, present})
+	return true
+}
 
 // polarHit records which sides of antonymStems[pair] a text has.
 type polarHit struct {
@@ -99,19 +230,36 @@ type entity struct {
 	joined  string
 	aliases []int
 	key     string // span|words: what presentIn depends on
+	keyH    uint64 // strHash(key)
 }
 
 // newEntity fills the derived fields of an entity.
 func newEntity(text string, ws []string, span string) entity {
 	e := entity{text: text, words: ws, span: span, joined: strings.Join(ws, ""), key: span + "|" + strings.Join(ws, " ")}
-	phrase := strings.Join(ws, " ")
-	for i, g := range aliasGroups {
-		if slices.Contains(g, phrase) || slices.Contains(g, e.joined) {
-			e.aliases = append(e.aliases, i)
-		}
+	e.keyH = strHash(e.key)
+	// The groups naming the phrase or the joined form, in group order.
+	e.aliases = append(e.aliases, aliasIndex[strings.Join(ws, " ")]...)
+	if j := aliasIndex[e.joined]; len(j) > 0 {
+		e.aliases = append(e.aliases, j...)
+		slices.Sort(e.aliases)
+		e.aliases = slices.Compact(e.aliases)
 	}
 	return e
 }
+
+// aliasIndex maps each name of aliasGroups to the indices of the groups
+// holding it, in order. Computed once at start-up and never written.
+var aliasIndex = func() map[string][]int {
+	m := map[string][]int{}
+	for i, g := range aliasGroups {
+		for _, a := range g {
+			if !slices.Contains(m[a], i) {
+				m[a] = append(m[a], i)
+			}
+		}
+	}
+	return m
+}()
 
 // aliasFields are aliasGroups split into words, for containsPhrase.
 // Computed once at start-up and never written: not mutable state.
@@ -178,9 +326,11 @@ var (
 
 // words lowercases text, expands "n't" and splits it into letter/digit runs,
 // the same tokens the local embedder uses.
-func words(text string) []string {
-	text = expandNot(strings.ToLower(text))
-	return strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+func words(text string) []string { return lowerWords(strings.ToLower(text)) }
+
+// lowerWords is words of a lowercased text.
+func lowerWords(lower string) []string {
+	return strings.FieldsFunc(expandNot(lower), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 }
 
 // expandNot rewrites the "n't" contraction as " not" (can't → can not,
@@ -219,8 +369,10 @@ func stem(w string) string {
 }
 
 func analyze(text string) *analysis {
-	a := &analysis{raw: text, words: words(text), wordSet: map[string]bool{}, stems: map[string]bool{}, compact: map[string]bool{},
-		capFirst: map[string]bool{}, lowerRaw: strings.ToLower(text), present: &presenceMemo{m: map[string]bool{}}}
+	lower := strings.ToLower(text)
+	a := &analysis{raw: text, words: lowerWords(lower), lowerRaw: lower, present: &presenceMemo{max: presenceMemoCap(len(text))}}
+	var compact, capFirst []string
+	seenTok := map[string]bool{} // lowercased tokens seen, for capFirst
 	var run capRun
 	flush := func() {
 		if len(run.words) >= 2 {
@@ -231,10 +383,13 @@ func analyze(text string) *analysis {
 	for _, span := range rawTokens(text) {
 		t := text[span[0]:span[1]]
 		c := compactToken(t)
-		a.compact[c] = true
+		compact = append(compact, c)
 		r, _ := utf8.DecodeRuneInString(t)
-		if l := strings.ToLower(t); !hasKey(a.capFirst, l) {
-			a.capFirst[l] = unicode.IsUpper(r)
+		if l := strings.ToLower(t); !seenTok[l] {
+			seenTok[l] = true
+			if unicode.IsUpper(r) {
+				capFirst = append(capFirst, l)
+			}
 		}
 		switch {
 		case unicode.IsUpper(r):
@@ -249,42 +404,75 @@ func analyze(text string) *analysis {
 		}
 	}
 	flush()
-	a.joins = map[string]bool{}
-	a.pairJoins = map[string][]int32{}
-	for i := 0; i+1 < len(a.words); i++ {
-		j := a.words[i] + a.words[i+1]
-		a.joins[j] = true
-		a.pairJoins[j] = append(a.pairJoins[j], int32(i))
+	a.compact, a.capFirst = newStrSet(compact), newStrSet(capFirst)
+	var joins []string
+	if n := len(a.words) - 1; n > 0 {
+		joins = make([]string, n)
+		a.pairJoins = make([]joinAt, n)
 	}
+	// The joined pairs are substrings of one string, allocated once.
+	var jb strings.Builder
+	total := 0
+	for i := range joins {
+		total += len(a.words[i]) + len(a.words[i+1])
+	}
+	jb.Grow(total)
+	for i := range joins {
+		jb.WriteString(a.words[i])
+		jb.WriteString(a.words[i+1])
+	}
+	all, off := jb.String(), 0
+	for i := range joins {
+		n := len(a.words[i]) + len(a.words[i+1])
+		joins[i], off = all[off:off+n], off+n
+		a.pairJoins[i] = joinAt{strHash(joins[i]), int32(i)}
+	}
+	a.joins = newStrSet(joins)
+	slices.SortFunc(a.pairJoins, func(x, y joinAt) int {
+		if c := cmp.Compare(x.h, y.h); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.i, y.i)
+	})
 	a.wordStems = make([]string, len(a.words))
 	for i, w := range a.words {
-		a.wordSet[w] = true
 		a.wordStems[i] = stem(w)
-		a.stems[a.wordStems[i]] = true
 		if negators[w] && !(w == "no" && i+1 < len(a.words) && isDigits(a.words[i+1])) { // "No 7" is "number 7"
 			a.negators = append(a.negators, w)
 		}
 	}
 	// Distinct words in first-occurrence order: deterministic, unlike a
 	// map's, so sums over them do not vary from run to run.
-	a.uniq = make([]string, 0, len(a.wordSet))
-	seen := make(map[string]bool, len(a.wordSet))
-	for _, w := range a.words {
-		if !seen[w] {
-			seen[w] = true
+	a.uniq = make([]string, 0, len(a.words))
+	a.wordUniq = make([]int32, len(a.words))
+	seen := make(map[string]int32, len(a.words))
+	for i, w := range a.words {
+		k, ok := seen[w]
+		if !ok {
+			k = int32(len(a.uniq))
+			seen[w] = k
 			a.uniq = append(a.uniq, w)
 		}
+		a.wordUniq[i] = k
 	}
 	a.uniqStems = make([]string, len(a.uniq))
+	a.uniqH, a.uniqStemH = make([]uint64, len(a.uniq)), make([]uint64, len(a.uniq))
 	for i, w := range a.uniq {
 		a.uniqStems[i] = stem(w)
+		a.uniqH[i], a.uniqStemH[i] = strHash(w), strHash(a.uniqStems[i])
 	}
+	a.wordSet = newStrSetHashed(a.uniq, a.uniqH)
+	a.wordIdx = make([]int32, len(a.wordSet))
+	for k, e := range a.wordSet {
+		a.wordIdx[k] = seen[e.s]
+	}
+	a.stems = newStrSetHashed(a.uniqStems, a.uniqStemH)
 	a.joined = strings.Join(a.words, "")
 	// Only pairs with a side whose first word's stem the text has can be
 	// present: look those up by stem rather than testing every pair.
 	cand := append([]int32(nil), antonymsByStem[""]...) // pairs with an empty side (none today)
-	for st := range a.stems {
-		cand = append(cand, antonymsByStem[st]...)
+	for _, st := range a.stems {
+		cand = append(cand, antonymsByStem[st.s]...)
 	}
 	slices.Sort(cand)
 	cand = slices.Compact(cand)
@@ -358,11 +546,6 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-func hasKey[K comparable, V any](m map[K]V, k K) bool {
-	_, ok := m[k]
-	return ok
-}
-
 func isDigits(s string) bool {
 	for _, r := range s {
 		if r < '0' || r > '9' {
@@ -429,16 +612,22 @@ func findEntities(text string, ws []string) []entity {
 			add(newEntity(m[1], nil, strings.ToLower(m[1])))
 		}
 	}
-	spelled := map[string]string{} // lowercase → as first written
 	toks := rawTokens(rest)
-	for _, span := range toks {
-		t := rest[span[0]:span[1]]
-		for _, w := range words(t) {
-			if _, ok := spelled[w]; !ok {
-				if len(words(t)) == 1 {
-					spelled[w] = strings.Trim(t, ".'’-")
-				} else {
-					spelled[w] = w
+	// How each word was first written, only needed for gazetteer names
+	// (most prompts name none).
+	var spelled map[string]string // lowercase → as first written
+	if slices.ContainsFunc(ws, func(w string) bool { return gazetteer[w] }) {
+		spelled = map[string]string{}
+		for _, span := range toks {
+			t := rest[span[0]:span[1]]
+			tw := words(t)
+			for _, w := range tw {
+				if _, ok := spelled[w]; !ok {
+					if len(tw) == 1 {
+						spelled[w] = strings.Trim(t, ".'’-")
+					} else {
+						spelled[w] = w
+					}
 				}
 			}
 		}
@@ -796,7 +985,7 @@ func (e entity) presentIn(o *analysis) bool {
 	}
 	ok := true
 	for _, w := range e.words {
-		if !o.wordSet[w] && !o.compact[w] && !o.hasVariant(w) {
+		if !o.wordSet.contains(w) && !o.compact.contains(w) && !o.hasVariant(w) {
 			ok = false
 			break
 		}
@@ -804,7 +993,7 @@ func (e entity) presentIn(o *analysis) bool {
 	if ok {
 		return true
 	}
-	if o.wordSet[e.joined] || strings.Contains(o.joined, e.joined) && len(e.joined) >= 4 {
+	if o.wordSet.contains(e.joined) || strings.Contains(o.joined, e.joined) && len(e.joined) >= 4 {
 		return true
 	}
 	for _, g := range e.aliases {
@@ -831,7 +1020,7 @@ func acronymMatch(e entity, a, b *analysis) bool {
 		}
 	}
 	for _, r := range a.runs {
-		if slices.Contains(r.words, w) && len(r.initials) >= 2 && b.compact[r.initials] {
+		if slices.Contains(r.words, w) && len(r.initials) >= 2 && b.compact.contains(r.initials) {
 			return true
 		}
 	}
@@ -866,7 +1055,7 @@ func (o *analysis) hasVariant(w string) bool {
 
 // isName is true when word's first occurrence in the raw text is
 // capitalized.
-func (o *analysis) isName(word string) bool { return o.capFirst[word] }
+func (o *analysis) isName(word string) bool { return o.capFirst.contains(word) }
 
 // damerau1 reports whether a and b differ by at most one insertion,
 // deletion, substitution or transposition of adjacent letters.
@@ -909,12 +1098,11 @@ func containsPhrase(ws, phrase []string) bool {
 // are computed once per pair.
 func runGuardsWith(q, c *analysis, opts GuardOptions, onlyQ, onlyC []entity) (guard, detail string) {
 	if !opts.NoNumber {
-		oq, oc := minus(q.numbers, c.numbers), minus(c.numbers, q.numbers)
-		if (len(oq) > 0 && len(oc) > 0) || (opts.NumberAdditions && len(oq)+len(oc) > 0) {
+		oq, oc := minusLen(q.numbers, c.numbers), minusLen(c.numbers, q.numbers)
+		if (oq > 0 && oc > 0) || (opts.NumberAdditions && oq+oc > 0) {
 			return GuardNumber, differ(q.numbers, c.numbers)
 		}
-		uq, uc := minus(q.units, c.units), minus(c.units, q.units)
-		if len(q.numbers) > 0 && len(c.numbers) > 0 && len(uq) > 0 && len(uc) > 0 {
+		if len(q.numbers) > 0 && len(c.numbers) > 0 && minusLen(q.units, c.units) > 0 && minusLen(c.units, q.units) > 0 {
 			return GuardNumber, differ(q.units, c.units)
 		}
 	}
@@ -957,40 +1145,61 @@ func runGuardsWith(q, c *analysis, opts GuardOptions, onlyQ, onlyC []entity) (gu
 // unmatchedEntities lists a's entities that b lacks. Whether an entity is
 // present in b depends only on the entity (its key) and b, so b remembers
 // it (presenceMemo); acronymMatch also depends on a and is not memoized.
+// An analysis's entity keys are distinct (findEntities dedupes them), so
+// what is known is kept per entity index.
 func unmatchedEntities(a, b *analysis) []entity {
-	var out []entity
-	var known map[string]bool
-	if len(a.entities) > 0 && b.present != nil {
+	if len(a.entities) == 0 {
+		return nil
+	}
+	const (
+		unknown = iota
+		absent
+		present
+		learnedAbsent // computed now, to be remembered
+		learnedPresent
+	)
+	var buf [16]uint8
+	var state []uint8
+	if len(a.entities) <= len(buf) {
+		state = buf[:len(a.entities)]
+	} else {
+		state = make([]uint8, len(a.entities))
+	}
+	if b.present != nil {
 		b.present.mu.Lock()
-		known = make(map[string]bool, len(a.entities))
-		for _, e := range a.entities {
-			if v, ok := b.present.m[e.key]; ok {
-				known[e.key] = v
+		for i, e := range a.entities {
+			if v, ok := b.present.get(e.key, e.keyH); ok {
+				state[i] = absent
+				if v {
+					state[i] = present
+				}
 			}
 		}
 		b.present.mu.Unlock()
 	}
-	var learned []entity
-	for _, e := range a.entities {
-		present, ok := known[e.key]
-		if !ok {
-			present = e.presentIn(b)
-			learned = append(learned, e)
-			if known != nil {
-				known[e.key] = present
+	var out []entity
+	learned := false
+	for i, e := range a.entities {
+		if state[i] == unknown {
+			state[i] = learnedAbsent
+			if e.presentIn(b) {
+				state[i] = learnedPresent
 			}
+			learned = true
 		}
-		if !present && !acronymMatch(e, a, b) {
+		if (state[i] == absent || state[i] == learnedAbsent) && !acronymMatch(e, a, b) {
 			out = append(out, e)
 		}
 	}
-	if len(learned) > 0 && known != nil {
+	if learned && b.present != nil {
 		b.present.mu.Lock()
-		for _, e := range learned {
-			if len(b.present.m) >= presenceMemoMax {
+		for i, e := range a.entities {
+			if state[i] < learnedAbsent {
+				continue
+			}
+			if !b.present.put(e.key, e.keyH, state[i] == learnedPresent) {
 				break
 			}
-			b.present.m[e.key] = known[e.key]
 		}
 		b.present.mu.Unlock()
 	}
@@ -1060,8 +1269,7 @@ func neighbours(a *analysis, e entity) (left, right string) {
 // entitySwap does not call a substitution), given each side's unmatched
 // entities. The score weighs these; the guards do not veto them.
 func additionsWith(q, c *analysis, eq, ec []entity) (numbers, entities, conflict bool) {
-	oq, oc := minus(q.numbers, c.numbers), minus(c.numbers, q.numbers)
-	numbers = (len(oq) > 0) != (len(oc) > 0)
+	numbers = (minusLen(q.numbers, c.numbers) > 0) != (minusLen(c.numbers, q.numbers) > 0)
 	entities = (len(eq) > 0) != (len(ec) > 0)
 	conflict = len(eq) > 0 && len(ec) > 0
 	return numbers, entities, conflict
@@ -1097,8 +1305,8 @@ func hasStem(a *analysis, phrase []string) bool {
 	if len(phrase) == 0 {
 		return true
 	}
-	if len(phrase) == 1 || !a.stems[phrase[0]] { // a phrase is present only if its first word is
-		return a.stems[phrase[0]]
+	if len(phrase) == 1 || !a.stems.contains(phrase[0]) { // a phrase is present only if its first word is
+		return a.stems.contains(phrase[0])
 	}
 	// multi-word phrases must appear in order, adjacent
 	for i := 0; i+len(phrase) <= len(a.words); i++ {
@@ -1129,8 +1337,42 @@ func differ(q, c []string) string {
 	return side(onlyQ) + " ≠ " + side(onlyC)
 }
 
-// minus is the multiset difference a − b, keeping a's order.
+// minusLen is len(minus(a, b)), without building it: each element of a
+// takes an equal, not yet taken element of b, or counts.
+func minusLen(a, b []string) int {
+	if len(b) == 0 {
+		return len(a)
+	}
+	var buf [16]bool
+	var taken []bool
+	if len(b) <= len(buf) {
+		taken = buf[:len(b)]
+	} else {
+		taken = make([]bool, len(b))
+	}
+	n := 0
+outer:
+	for _, x := range a {
+		for j, y := range b {
+			if !taken[j] && x == y {
+				taken[j] = true
+				continue outer
+			}
+		}
+		n++
+	}
+	return n
+}
+
+// minus is the multiset difference a − b, keeping a's order. Callers
+// only read the result, which may share a's array.
 func minus(a, b []string) []string {
+	if len(a) == 0 {
+		return nil
+	}
+	if len(b) == 0 {
+		return a[:len(a):len(a)]
+	}
 	left := map[string]int{}
 	for _, x := range b {
 		left[x]++

@@ -1,9 +1,9 @@
 package cache
 
 import (
-	"container/list"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // ScaleCalibrated names the calibrated judge's score everywhere it is shown.
@@ -58,6 +58,9 @@ type Calibrated struct {
 	guards GuardOptions
 	scale  string
 	cache  *analysisCache // nil when disabled
+	// scratch pools the temporary slices of judgements (*scratch): no
+	// state survives a judgement.
+	scratch sync.Pool
 }
 
 var _ Judge = (*Calibrated)(nil)
@@ -148,8 +151,13 @@ func (j *Calibrated) JudgePrepared(q *Prepared, cached Text) Judgement {
 }
 
 func (j *Calibrated) judge(q *analysis, qv []float32, c *analysis, cv []float32) Judgement {
+	sc, _ := j.scratch.Get().(*scratch)
+	if sc == nil {
+		sc = new(scratch)
+	}
 	onlyQ, onlyC := unmatchedEntities(q, c), unmatchedEntities(c, q)
-	f := computeFeaturesWith(q, c, qv, cv, j.lex, onlyQ, onlyC)
+	f := computeFeaturesWith(q, c, qv, cv, j.lex, onlyQ, onlyC, sc)
+	j.scratch.Put(sc)
 	g, d := runGuardsWith(q, c, j.guards, onlyQ, onlyC)
 	return Judgement{Score: j.model.Probability(f), Cosine: f.Cosine, Guard: g, Detail: d, Features: f}
 }
@@ -169,46 +177,67 @@ func (j *Calibrated) analysis(text string) *analysis {
 	return a
 }
 
-// analysisCache is a least-recently-used map from text to its analysis,
-// bounded by entry count and by estimated bytes. Two goroutines may
-// analyse the same text at once; both results are equal, the later put
-// wins.
+// analysisCache maps a text to its analysis, bounded by entry count and
+// by estimated bytes, evicting by CLOCK (second chance): a look-up only
+// sets its entry's reference bit, under a read lock, so the many
+// concurrent look-ups of a replay neither serialize on one mutex nor move
+// list elements; a put sweeps the clock hand past referenced entries
+// (clearing their bits) and evicts the first unreferenced one. Entries
+// used since the hand last passed survive, as in an LRU. Two goroutines
+// may analyse the same text at once; both results are equal, the first
+// put wins.
 type analysisCache struct {
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	max      int
 	maxBytes int
 	bytes    int
-	order    list.List // front = most recently used; values *cachedAnalysis
-	items    map[string]*list.Element
+	slots    []cacheSlot // the clock; a nil a marks a free slot
+	free     []int32     // free slots (evicted, or never used)
+	hand     int
+	items    map[string]int32 // text → slot
 }
 
-type cachedAnalysis struct {
+type cacheSlot struct {
 	text string
 	a    *analysis
 	cost int
+	ref  atomic.Bool // used since the hand last passed
 }
 
 func newAnalysisCache(max, maxBytes int) *analysisCache {
-	return &analysisCache{max: max, maxBytes: maxBytes, items: make(map[string]*list.Element)}
+	return &analysisCache{max: max, maxBytes: maxBytes, items: make(map[string]int32)}
 }
 
-// analysisCost estimates an analysis's memory, as measured by
-// BenchmarkAnalysisMemory with the memos (word similarities, entity
-// presence) that judging it against 8 candidates fills: about 28 KB for a
-// one-line prompt, 43 bytes per byte of a 2,000-token one (656 KB). Memos
-// judged against very many different queries can grow to simMemoMax and
-// presenceMemoMax entries (about 40 KB and 60 KB) beyond this.
-func analysisCost(text string) int { return 24<<10 + 48*len(text) }
+// analysisCost bounds an analysis's memory, as measured (runtime heap,
+// BenchmarkAnalysisMemory and TestAnalysisCostBounds): under 2 KB plus 60
+// to 100 bytes per byte of a prompt up to 1 KB (5.8 KB for a 66-byte
+// question), 33 bytes per byte beyond (0.5 MB for 2,000 tokens), plus its
+// memos full: word similarities (12 bytes an entry and the slices' size
+// classes, simMemoCap entries) and entity presence (an entry and the key
+// it holds, under 96 bytes, presenceMemoCap entries), with some margin.
+// Short prompts' memos are bounded by their length so that an analysis
+// stays small: about 13 KB in all for a
+// one-line prompt (the estimate was 28 KB, and the real size 16 KB, when
+// its memos were maps).
+func analysisCost(text string) int {
+	n := len(text)
+	return 2560 + 100*min(n, 1024) + 40*max(0, n-1024) + 16*simMemoCap(n) + 96*presenceMemoCap(n)
+}
 
 func (c *analysisCache) get(text string) (*analysis, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.items[text]
+	c.mu.RLock()
+	i, ok := c.items[text]
 	if !ok {
+		c.mu.RUnlock()
 		return nil, false
 	}
-	c.order.MoveToFront(e)
-	return e.Value.(*cachedAnalysis).a, true
+	e := &c.slots[i]
+	if !e.ref.Load() { // a read first: no cache-line write for a hot entry
+		e.ref.Store(true)
+	}
+	a := e.a
+	c.mu.RUnlock()
+	return a, true
 }
 
 func (c *analysisCache) put(text string, a *analysis) {
@@ -218,23 +247,53 @@ func (c *analysisCache) put(text string, a *analysis) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.items[text]; ok {
-		c.order.MoveToFront(e)
+	if i, ok := c.items[text]; ok {
+		c.slots[i].ref.Store(true)
 		return
 	}
-	c.items[text] = c.order.PushFront(&cachedAnalysis{text: text, a: a, cost: cost})
+	for len(c.items) >= c.max || c.bytes+cost > c.maxBytes {
+		c.evict()
+	}
+	var i int32
+	if n := len(c.free); n > 0 {
+		i, c.free = c.free[n-1], c.free[:n-1]
+	} else {
+		c.slots = append(c.slots, cacheSlot{})
+		i = int32(len(c.slots) - 1)
+	}
+	e := &c.slots[i]
+	e.text, e.a, e.cost = text, a, cost
+	e.ref.Store(false)
+	c.items[text] = i
 	c.bytes += cost
-	for c.order.Len() > c.max || c.bytes > c.maxBytes {
-		old := c.order.Back()
-		ca := old.Value.(*cachedAnalysis)
-		c.order.Remove(old)
-		delete(c.items, ca.text)
-		c.bytes -= ca.cost
+}
+
+// evict removes one entry: the first unreferenced one from the hand on,
+// clearing the bits it passes. The cache is not empty.
+func (c *analysisCache) evict() {
+	for {
+		if c.hand >= len(c.slots) {
+			c.hand = 0
+		}
+		e := &c.slots[c.hand]
+		c.hand++
+		if e.a == nil {
+			continue
+		}
+		if e.ref.Load() {
+			e.ref.Store(false)
+			continue
+		}
+		delete(c.items, e.text)
+		c.bytes -= e.cost
+		e.text, e.a, e.cost = "", nil, 0
+		c.free = append(c.free, int32(c.hand-1))
+		return
 	}
 }
 
 func (c *analysisCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.items)
 }

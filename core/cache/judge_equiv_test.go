@@ -493,7 +493,7 @@ func FuzzAnalyzeMatchesOld(f *testing.F) {
 			}
 		}
 		for w := range o.compact {
-			if !n.compact[w] {
+			if !n.compact.contains(w) {
 				t.Fatalf("%q: compact %q missing", s, w)
 			}
 		}

@@ -1,10 +1,13 @@
 package cache
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
+	"unicode/utf8"
 )
 
 // Lexicon is word knowledge the judge borrows from the embedder, when it has
@@ -69,15 +72,25 @@ type WordVectors interface {
 // lexData is the part of a text's analysis that depends on the lexicon:
 // computed once per text (prepare), not once per comparison.
 type lexData struct {
-	weight   []float64          // Weight(uniq[i])
-	total    float64            // Σ weight
-	ids      []int32            // WordID(uniq[i]); -1 when unknown or without WordVectors
-	known    []int32            // indices i of uniq with ids[i] ≥ 0
-	knownIDs []int32            // ids[known[k]]
-	memo     *simMemo           // best similarity of other texts' words against this text
-	tri      map[string]float64 // weighted character-trigram counts
-	triKeys  []string           // tri's keys, in first-occurrence order
-	triNorm  float64            // Σ tri²
+	weight   []float64 // Weight(uniq[i])
+	total    float64   // Σ weight
+	ids      []int32   // WordID(uniq[i]); -1 when unknown or without WordVectors
+	known    []int32   // indices i of uniq with ids[i] ≥ 0
+	knownIDs []int32   // ids[known[k]]
+	memo     *simMemo  // best similarity of other texts' words against this text
+	// Weighted character-trigram counts. When every trigram fits in 8
+	// bytes (any text of Latin, Greek or Cyrillic words, most others), they
+	// are packed into integers and sorted, so that two texts' counts meet
+	// in one merge (char3Dot) instead of a string-keyed map look-up per
+	// trigram; otherwise (triPacked false) they stay in tri.
+	triPacked bool
+	triS      []uint64           // packed trigrams, sorted
+	triSV     []float64          // triSV[k]: weighted count of triS[k]
+	triSI     []int32            // triSI[k]: rank of triS[k]'s first occurrence in the text
+	tri       map[string]float64 // weighted character-trigram counts (unpacked form)
+	triKeys   []string           // tri's keys, in first-occurrence order (unpacked form)
+	triN      int                // number of distinct trigrams
+	triNorm   float64            // Σ tri², summed in first-occurrence order
 }
 
 func newLexData(a *analysis, lex Lexicon) *lexData {
@@ -87,7 +100,7 @@ func newLexData(a *analysis, lex Lexicon) *lexData {
 		}
 		return lex.Weight(w)
 	}
-	d := &lexData{weight: make([]float64, len(a.uniq)), ids: make([]int32, len(a.uniq)), memo: &simMemo{m: map[int32]float64{}}}
+	d := &lexData{weight: make([]float64, len(a.uniq)), ids: make([]int32, len(a.uniq)), memo: &simMemo{max: simMemoCap(len(a.raw))}}
 	wv, _ := lex.(WordVectors)
 	for i, w := range a.uniq {
 		d.weight[i] = weight(w)
@@ -101,23 +114,158 @@ func newLexData(a *analysis, lex Lexicon) *lexData {
 			}
 		}
 	}
-	d.tri, d.triKeys = trigrams(a.words, weight)
-	for _, g := range d.triKeys {
-		d.triNorm += d.tri[g] * d.tri[g]
+	if !d.packTrigrams(a) {
+		d.tri, d.triKeys = trigrams(a.words, weight)
+		d.triN = len(d.triKeys)
+		for _, g := range d.triKeys {
+			d.triNorm += d.tri[g] * d.tri[g]
+		}
 	}
 	return d
 }
 
-// simMemoMax bounds each text's memo of word similarities (about 40 bytes
-// an entry): enough for every distinct word of a 2,000-token prompt.
+// packTri packs a trigram of at most 8 bytes into an integer, its bytes
+// zero-padded: words never hold a NUL byte (words() splits at anything
+// that is not a letter or digit), so distinct trigrams get distinct keys.
+func packTri(g string) (uint64, bool) {
+	if len(g) > 8 {
+		return 0, false
+	}
+	var k uint64
+	for i := 0; i < len(g); i++ {
+		k |= uint64(g[i]) << (8 * i)
+	}
+	return k, true
+}
+
+// unpackTri is packTri's inverse.
+func unpackTri(k uint64) string {
+	var b [8]byte
+	n := 0
+	for ; n < 8 && k>>(8*n)&0xff != 0; n++ {
+		b[n] = byte(k >> (8 * n))
+	}
+	return string(b[:n])
+}
+
+// packTrigrams fills the packed form of the trigram counts with exactly
+// the values trigrams() computes: each trigram's weights summed in
+// occurrence order, ranks and the norm in first-occurrence order. False
+// (nothing filled) when a trigram does not fit in 8 bytes. Trigrams are
+// grouped with a small open-addressing table (on the stack for a short
+// text) instead of a string-keyed map. Each occurrence adds its word's
+// weight from d.weight, looked up once per distinct word: Lexicon.Weight
+// is a function of the word.
+func (d *lexData) packTrigrams(a *analysis) bool {
+	nOcc := 0
+	for _, w := range a.words {
+		nOcc += utf8.RuneCountInString(w)
+	}
+	// Distinct trigrams, in first-occurrence order, and their counts.
+	var keyBuf [128]uint64
+	var valBuf [128]float64
+	keys, vals := keyBuf[:0], valBuf[:0]
+	if nOcc > len(keyBuf) {
+		keys, vals = make([]uint64, 0, nOcc), make([]float64, 0, nOcc)
+	}
+	var slotBuf [512]int32
+	size := 16
+	for size < 2*nOcc {
+		size *= 2
+	}
+	slots := slotBuf[:0]
+	if size <= len(slotBuf) {
+		slots = slotBuf[:size]
+	} else {
+		slots = make([]int32, size)
+	}
+	mask := uint64(size - 1)
+	var starts [64]int
+	for wi, w := range a.words {
+		wt := d.weight[a.wordUniq[wi]]
+		// The trigrams of "<w>", rune by rune, as trigrams() takes them.
+		st := starts[:0]
+		st = append(st, 0)
+		for i := range w {
+			st = append(st, 1+i)
+		}
+		st = append(st, 1+len(w), 2+len(w))
+		for i := 0; i+3 < len(st); i++ {
+			lo, hi := st[i], st[i+3]
+			if hi-lo > 8 {
+				return false
+			}
+			var k uint64
+			for p := lo; p < hi; p++ {
+				var c byte
+				switch {
+				case p == 0:
+					c = '<'
+				case p == len(w)+1:
+					c = '>'
+				default:
+					c = w[p-1]
+				}
+				k |= uint64(c) << (8 * (p - lo))
+			}
+			for h := (k * 0x9e3779b97f4a7c15 >> 32) & mask; ; h = (h + 1) & mask {
+				if slots[h] == 0 {
+					keys, vals = append(keys, k), append(vals, 0)
+					slots[h] = int32(len(keys))
+					vals[len(vals)-1] += wt // 0 + wt, as trigrams() adds to an absent key
+					break
+				}
+				if g := slots[h] - 1; keys[g] == k {
+					vals[g] += wt
+					break
+				}
+			}
+		}
+	}
+	n := len(keys)
+	for _, v := range vals {
+		d.triNorm += v * v
+	}
+	// The sorted form for merging, with each trigram's rank.
+	d.triS, d.triSV, d.triSI = make([]uint64, n), make([]float64, n), make([]int32, n)
+	for r := range d.triSI {
+		d.triSI[r] = int32(r)
+	}
+	slices.SortFunc(d.triSI, func(x, y int32) int { return cmp.Compare(keys[x], keys[y]) })
+	for k, r := range d.triSI {
+		d.triS[k], d.triSV[k] = keys[r], vals[r]
+	}
+	d.triN, d.triPacked = n, true
+	return true
+}
+
+// simMemoMax bounds each text's memo of word similarities: enough for
+// every distinct word of a 2,000-token prompt. A short text's memo is
+// bounded by simMemoCap, so that its analysis stays small.
 const simMemoMax = 1024
 
+// simMemoCap is the memo bound for a text of n bytes: about a word's worth
+// of entries per byte, which holds the words a short prompt is compared
+// with across many lookups (the words of the queries that reach it).
+func simMemoCap(n int) int { return min(simMemoMax, 64+2*n) }
+
 // simMemo maps a word id to its best similarity (floored at 0) against the
-// words of the text that owns the memo. Analyses are shared between
-// goroutines, hence the lock.
+// words of the text that owns the memo, as two slices sorted by id (12
+// bytes an entry, a map takes several times that). Analyses are shared
+// between goroutines, hence the lock.
 type simMemo struct {
-	mu sync.Mutex
-	m  map[int32]float64
+	mu   sync.Mutex
+	max  int
+	ids  []int32
+	vals []float64
+}
+
+// get returns the memoized similarity of word id; the caller holds mu.
+func (s *simMemo) get(id int32) (float64, bool) {
+	if i, ok := slices.BinarySearch(s.ids, id); ok {
+		return s.vals[i], true
+	}
+	return 0, false
 }
 
 // store records best similarities by id, while the memo has room.
@@ -125,25 +273,34 @@ func (s *simMemo) store(ids []int32, best []float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, id := range ids {
-		if len(s.m) >= simMemoMax {
+		if len(s.ids) >= s.max {
 			return
 		}
-		s.m[id] = best[k]
+		i, ok := slices.BinarySearch(s.ids, id)
+		if ok {
+			s.vals[i] = best[k]
+			continue
+		}
+		if len(s.ids) == cap(s.ids) { // grow, but never past the bound
+			n := min(s.max, max(8, 2*cap(s.ids)))
+			s.ids, s.vals = slices.Grow(s.ids, n-len(s.ids)), slices.Grow(s.vals, n-len(s.vals))
+		}
+		s.ids, s.vals = slices.Insert(s.ids, i, id), slices.Insert(s.vals, i, best[k])
 	}
 }
 
 // fromMemo fills best[i], for the words of d that need a soft match in
-// the text other describes, from other's memo, and returns the indices
-// (into d's uniq) of the known words it did not have. Words without a
-// vector stay at 0.
-func (d *lexData) fromMemo(other *lexData, need []bool, best []float64) (miss []int32) {
+// the text other describes, from other's memo, and appends to miss the
+// indices (into d's uniq) of the known words it did not have. Words
+// without a vector stay at 0.
+func (d *lexData) fromMemo(other *lexData, need []bool, best []float64, miss []int32) []int32 {
 	other.memo.mu.Lock()
 	defer other.memo.mu.Unlock()
 	for _, i := range d.known {
 		if !need[i] {
 			continue
 		}
-		if v, ok := other.memo.m[d.ids[i]]; ok {
+		if v, ok := other.memo.get(d.ids[i]); ok {
 			best[i] = v
 		} else {
 			miss = append(miss, i)
@@ -152,35 +309,99 @@ func (d *lexData) fromMemo(other *lexData, need []bool, best []float64) (miss []
 	return miss
 }
 
-func idsOf(d *lexData, idx []int32) []int32 {
-	out := make([]int32, len(idx))
-	for k, i := range idx {
-		out[k] = d.ids[i]
-	}
-	return out
+// scratch holds one judgement's temporary slices, reused from judgement
+// to judgement (Calibrated keeps a pool) so that judging a pair of short
+// texts allocates next to nothing.
+type scratch struct {
+	needQ, needC, compound, trueB, falseB []bool
+	bestQ, bestC, out, zeros              []float64
+	miss, rows                            []int32
+	qInC, cInQ                            []bool
 }
 
-func trues(n int) []bool {
-	out := make([]bool, n)
-	for i := range out {
-		out[i] = true
+// bools returns s resized to n, all false.
+func bools(s *[]bool, n int) []bool {
+	if cap(*s) < n {
+		*s = make([]bool, n)
 	}
-	return out
+	*s = (*s)[:n]
+	clear(*s)
+	return *s
+}
+
+// floats returns s resized to n, all 0.
+func floats(s *[]float64, n int) []float64 {
+	if cap(*s) < n {
+		*s = make([]float64, n)
+	}
+	*s = (*s)[:n]
+	clear(*s)
+	return *s
 }
 
 // computeFeaturesWith computes the similarity signals of a pair from the
 // analyses (with their lexicon data) and each side's unmatched entities
 // (the guards need them too). Sums run over words in first-occurrence
 // order, so results are deterministic (the version that ranged over maps
-// differed in the last bits from run to run).
-func computeFeaturesWith(q, c *analysis, qv, cv []float32, lex Lexicon, onlyQ, onlyC []entity) Features {
+// differed in the last bits from run to run). sc may be nil.
+func computeFeaturesWith(q, c *analysis, qv, cv []float32, lex Lexicon, onlyQ, onlyC []entity, sc *scratch) Features {
+	if sc == nil {
+		sc = new(scratch)
+	}
+	qInC, cInQ := commonWords(q, c, sc)
+	f := cheapFeatures(q, c, qv, cv, onlyQ, onlyC, cInQ)
+	// Which words of each side need a soft match (no exact, stem, compound
+	// or joined counterpart), then their best similarity in the other text.
+	needQ, needC := needSoft(q, c, qInC, bools(&sc.needQ, len(q.uniq)), sc), needSoft(c, q, cInQ, bools(&sc.needC, len(c.uniq)), sc)
+	bestQ, bestC := bestSims(q, c, needQ, needC, lex, sc)
+	f.Align, f.MaxGap = alignGap(q, c, needQ, needC, bestQ, bestC)
+	return f
+}
+
+// commonWords marks the words two texts share: qInC[i] when q.uniq[i] is
+// among c's words, cInQ[j] when c.uniq[j] is among q's. Both word sets
+// are sorted by hash, so they meet in one merge (strings compared where
+// hashes are equal).
+func commonWords(q, c *analysis, sc *scratch) (qInC, cInQ []bool) {
+	qInC, cInQ = bools(&sc.qInC, len(q.uniq)), bools(&sc.cInQ, len(c.uniq))
+	x, y := q.wordSet, c.wordSet
+	for i, k := 0, 0; i < len(x) && k < len(y); {
+		switch h := x[i].h; {
+		case h < y[k].h:
+			i++
+		case h > y[k].h:
+			k++
+		default:
+			i1, k1 := i, k
+			for i1 < len(x) && x[i1].h == h {
+				i1++
+			}
+			for k1 < len(y) && y[k1].h == h {
+				k1++
+			}
+			for p := i; p < i1; p++ {
+				for r := k; r < k1; r++ {
+					if x[p].s == y[r].s {
+						qInC[q.wordIdx[p]], cInQ[c.wordIdx[r]] = true, true
+					}
+				}
+			}
+			i, k = i1, k1
+		}
+	}
+	return qInC, cInQ
+}
+
+// cheapFeatures computes every feature but Align and MaxGap, which need
+// the words' similarities. cInQ marks c's words that q has.
+func cheapFeatures(q, c *analysis, qv, cv []float32, onlyQ, onlyC []entity, cInQ []bool) Features {
 	f := Features{Cosine: dot32(qv, cv)}
 	f.Char3 = char3Dot(q.lx, c.lx)
 	// Word overlap over c's words: inter is what both have, union q's
 	// total plus what only c has.
 	inter, union := 0.0, q.lx.total
-	for j, w := range c.uniq {
-		if q.wordSet[w] {
+	for j := range c.uniq {
+		if cInQ[j] {
 			inter += c.lx.weight[j]
 		} else {
 			union += c.lx.weight[j]
@@ -189,14 +410,6 @@ func computeFeaturesWith(q, c *analysis, qv, cv []float32, lex Lexicon, onlyQ, o
 	if union > 0 {
 		f.WordOverlap = inter / union
 	}
-	// Which words of each side need a soft match (no exact, stem, compound
-	// or joined counterpart), then their best similarity in the other text.
-	needQ, needC := needSoft(q, c), needSoft(c, q)
-	bestQ, bestC := bestSims(q, c, needQ, needC, lex)
-	a1, g1 := side(q, needQ, bestQ)
-	a2, g2 := side(c, needC, bestC)
-	f.Align = (a1 + a2) / 2
-	f.MaxGap = math.Max(g1, g2)
 	{
 		n, e, x := additionsWith(q, c, onlyQ, onlyC)
 		f.NumberAdded, f.EntityAdded, f.EntityConflict = b2f(n), b2f(e), b2f(x)
@@ -208,39 +421,66 @@ func computeFeaturesWith(q, c *analysis, qv, cv []float32, lex Lexicon, onlyQ, o
 	return f
 }
 
-// needSoft marks the words of a (a.uniq order) that o matches neither
-// exactly, by stem, as a compound written apart in a ("upper case" ~
-// "uppercase") nor written together in o.
-func needSoft(a, o *analysis) []bool {
-	compound := map[string]bool{}
-	// Compounds: a's adjacent pairs written together in o. Iterate the
-	// smaller of the two sets.
-	if len(o.uniq) < len(a.pairJoins) {
-		for _, x := range o.uniq {
-			for _, i := range a.pairJoins[x] {
-				compound[a.words[i]], compound[a.words[i+1]] = true, true
-			}
+// alignGap combines both sides' alignments and gaps into the Align and
+// MaxGap features.
+func alignGap(q, c *analysis, needQ, needC []bool, bestQ, bestC []float64) (align, maxGap float64) {
+	a1, g1 := side(q, needQ, bestQ)
+	a2, g2 := side(c, needC, bestC)
+	return (a1 + a2) / 2, math.Max(g1, g2)
+}
+
+// needSoft marks in need (len(a.uniq), all false) the words of a (a.uniq
+// order; inO marks those o has) that o matches neither exactly, by stem, as a compound written
+// apart in a ("upper case" ~ "uppercase") nor written together in o.
+func needSoft(a, o *analysis, inO, need []bool, sc *scratch) []bool {
+	var compound []bool // by uniq index; nil until a compound is found
+	mark := func(i int32) {
+		if compound == nil {
+			compound = bools(&sc.compound, len(a.uniq))
 		}
-	} else {
-		for j, pos := range a.pairJoins {
-			if o.wordSet[j] {
-				for _, i := range pos {
-					compound[a.words[i]], compound[a.words[i+1]] = true, true
+		compound[a.wordUniq[i]], compound[a.wordUniq[i+1]] = true, true
+	}
+	// Compounds: a's adjacent pairs written together in o: both lists
+	// are sorted by hash, so they meet in one merge.
+	for k, m := 0, 0; k < len(a.pairJoins) && m < len(o.wordSet); {
+		p, x := a.pairJoins[k], o.wordSet[m]
+		switch {
+		case p.h < x.h:
+			k++
+		case p.h > x.h:
+			m++
+		default:
+			// Equal hashes: every pair with this hash against every word
+			// with it, compared as strings.
+			k1 := k
+			for k1 < len(a.pairJoins) && a.pairJoins[k1].h == p.h {
+				k1++
+			}
+			for ; m < len(o.wordSet) && o.wordSet[m].h == p.h; m++ {
+				for _, q := range a.pairJoins[k:k1] {
+					if isJoin(o.wordSet[m].s, a.words[q.i], a.words[q.i+1]) {
+						mark(q.i)
+					}
 				}
 			}
+			k = k1
 		}
 	}
-	need := make([]bool, len(a.uniq))
 	for i, w := range a.uniq {
-		need[i] = !compound[w] && !o.joins[w] && !o.wordSet[w] && !o.stems[a.uniqStems[i]]
+		need[i] = (compound == nil || !compound[i]) && !o.joins.has(w, a.uniqH[i]) && !inO[i] && !o.stems.has(a.uniqStems[i], a.uniqStemH[i])
 	}
 	return need
 }
 
+// isJoin reports whether x is a written together with b.
+func isJoin(x, a, b string) bool {
+	return len(x) == len(a)+len(b) && x[:len(a)] == a && x[len(a):] == b
+}
+
 // bestSims returns, for each word of a and of o that needs a soft match,
 // the highest WordSim against the other text's words, floored at 0.
-func bestSims(a, o *analysis, needA, needO []bool, lex Lexicon) (bestA, bestO []float64) {
-	bestA, bestO = make([]float64, len(a.uniq)), make([]float64, len(o.uniq))
+func bestSims(a, o *analysis, needA, needO []bool, lex Lexicon, sc *scratch) (bestA, bestO []float64) {
+	bestA, bestO = floats(&sc.bestQ, len(a.uniq)), floats(&sc.bestC, len(o.uniq))
 	if lex == nil {
 		return bestA, bestO
 	}
@@ -275,25 +515,43 @@ func bestSims(a, o *analysis, needA, needO []bool, lex Lexicon) (bestA, bestO []
 	// the text's words, so each text memoizes it by word id: a cached
 	// prompt judged against query after query (a user typing, a replay)
 	// compares only the query's new words. Only the misses are computed.
-	missA := a.lx.fromMemo(o.lx, needA, bestA)
-	missO := o.lx.fromMemo(a.lx, needO, bestO)
-	if len(missA) > 0 {
-		rows, out := idsOf(a.lx, missA), make([]float64, len(missA))
-		wv.BestSims(rows, o.lx.knownIDs, trues(len(rows)), make([]bool, len(o.lx.knownIDs)), out, make([]float64, len(o.lx.knownIDs)))
-		o.lx.memo.store(rows, out)
-		for k, i := range missA {
-			bestA[i] = out[k]
-		}
+	sc.miss = a.lx.fromMemo(o.lx, needA, bestA, sc.miss[:0])
+	if len(sc.miss) > 0 {
+		bestMissing(wv, a.lx, o.lx, sc.miss, bestA, false, sc)
 	}
-	if len(missO) > 0 {
-		cols, out := idsOf(o.lx, missO), make([]float64, len(missO))
-		wv.BestSims(a.lx.knownIDs, cols, make([]bool, len(a.lx.knownIDs)), trues(len(cols)), make([]float64, len(a.lx.knownIDs)), out)
-		a.lx.memo.store(cols, out)
-		for k, j := range missO {
-			bestO[j] = out[k]
-		}
+	sc.miss = o.lx.fromMemo(a.lx, needO, bestO, sc.miss[:0])
+	if len(sc.miss) > 0 {
+		bestMissing(wv, o.lx, a.lx, sc.miss, bestO, true, sc)
 	}
 	return bestA, bestO
+}
+
+// bestMissing computes best[i] for the words miss of d against the known
+// words of o with BestSims, and stores them in o's memo. The words are
+// passed on the side they were passed on before memos were split in two
+// calls (d's words as BestSims's a, unless swapped), so that the values
+// are computed exactly as they always were.
+func bestMissing(wv WordVectors, d, o *lexData, miss []int32, best []float64, swapped bool, sc *scratch) {
+	rows := sc.rows[:0]
+	for _, i := range miss {
+		rows = append(rows, d.ids[i])
+	}
+	sc.rows = rows
+	out := floats(&sc.out, len(rows))
+	need := bools(&sc.trueB, len(rows))
+	for k := range need {
+		need[k] = true
+	}
+	none, zeros := bools(&sc.falseB, len(o.knownIDs)), floats(&sc.zeros, len(o.knownIDs))
+	if swapped {
+		wv.BestSims(o.knownIDs, rows, none, need, zeros, out)
+	} else {
+		wv.BestSims(rows, o.knownIDs, need, none, out, zeros)
+	}
+	o.memo.store(rows, out)
+	for k, i := range miss {
+		best[i] = out[k]
+	}
 }
 
 // side is one text's weighted alignment (share of its words matched in the
@@ -340,20 +598,90 @@ func dot32(a, b []float32) float64 {
 }
 
 // char3Dot is the cosine of two texts' character-trigram counts
-// (trigrams), computed over the smaller map.
+// (trigrams), summed over the smaller set of trigrams in its
+// first-occurrence order. Packed, the two sorted sets are merged and each
+// product is summed at its trigram's rank: the same terms in the same
+// order as a walk over the smaller text's trigrams (the trigrams the other
+// lacks add +0, which leaves a sum unchanged), so the same bits.
 func char3Dot(a, b *lexData) float64 {
 	if a.triNorm == 0 || b.triNorm == 0 {
 		return 0
 	}
 	small, large := a, b
-	if len(large.triKeys) < len(small.triKeys) {
+	if large.triN < small.triN {
 		small, large = large, small
 	}
+	if !small.triPacked || !large.triPacked {
+		return char3DotMixed(small, large) / math.Sqrt(a.triNorm*b.triNorm)
+	}
+	var buf [128]float64
+	var prod []float64
+	if small.triN <= len(buf) {
+		prod = buf[:small.triN]
+	} else {
+		prod = make([]float64, small.triN)
+	}
+	s, l := small.triS, large.triS
+	for i, k := 0, 0; i < len(s) && k < len(l); {
+		switch {
+		case s[i] < l[k]:
+			i++
+		case s[i] > l[k]:
+			k++
+		default:
+			prod[small.triSI[i]] = small.triSV[i] * large.triSV[k]
+			i, k = i+1, k+1
+		}
+	}
 	var d float64
-	for _, g := range small.triKeys {
-		d += small.tri[g] * large.tri[g]
+	for _, p := range prod {
+		d += p
 	}
 	return d / math.Sqrt(a.triNorm*b.triNorm)
+}
+
+// char3DotMixed is char3Dot's sum when a text's trigrams are not packed.
+func char3DotMixed(small, large *lexData) float64 {
+	var d float64
+	for _, t := range small.triOrdered() {
+		d += t.v * large.triValue(t.g)
+	}
+	return d
+}
+
+type triCount struct {
+	g string
+	v float64
+}
+
+// triOrdered lists the trigram counts in first-occurrence order.
+func (d *lexData) triOrdered() []triCount {
+	out := make([]triCount, d.triN)
+	if !d.triPacked {
+		for i, g := range d.triKeys {
+			out[i] = triCount{g, d.tri[g]}
+		}
+		return out
+	}
+	for k, r := range d.triSI {
+		out[r] = triCount{unpackTri(d.triS[k]), d.triSV[k]}
+	}
+	return out
+}
+
+// triValue is the weighted count of trigram g (0 when absent).
+func (d *lexData) triValue(g string) float64 {
+	if !d.triPacked {
+		return d.tri[g]
+	}
+	k, ok := packTri(g)
+	if !ok {
+		return 0
+	}
+	if i, found := slices.BinarySearch(d.triS, k); found {
+		return d.triSV[i]
+	}
+	return 0
 }
 
 // trigrams counts the character trigrams of "<word>" (the same units the

@@ -655,12 +655,16 @@ func (c *Cache) gather(req Request, q Text, now time.Time, st *Stamp) lookupView
 	sc := c.scopes[Fingerprint(req.Scope)]
 	if sc != nil {
 		v.index, v.stale = sc.index.Mode(), sc.stale
-		hits, err := sc.index.Search(q.Vector, candidatesPerLookup, 0)
+		var hits []vindex.Hit
+		var err error
+		if st != nil {
+			hits, err = sc.index.SearchTraced(q.Vector, candidatesPerLookup, 0, &st.trace)
+			st.searched(v.index, hits)
+		} else {
+			hits, err = sc.index.Search(q.Vector, candidatesPerLookup, 0)
+		}
 		if err == nil { // a dimension mismatch cannot happen: New checked Dim and Lookup the vector
 			v.cands = c.candidates(sc, hits, now)
-		}
-		if st != nil {
-			st.searched(v.index, hits)
 		}
 	}
 	if len(v.cands) == 0 && v.stale == 0 && !v.none {

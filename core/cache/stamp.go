@@ -31,7 +31,8 @@ type Stamp struct {
 	n        int
 	kth      float32
 	q        []float32
-	ids      []int64 // the hits of a graph search, in order
+	ids      []int64      // the hits of a graph search, in order
+	trace    vindex.Trace // what a graph search read
 }
 
 // LookupStamped is LookupOutcome together with a Stamp of what its result
@@ -52,8 +53,8 @@ func (c *Cache) LookupStamped(ctx context.Context, req Request) (Result, Stamp, 
 // the exact scan, none of them under the request's exact key and none
 // scoring at least the lowest of the candidates the scan returned: the
 // scan then returns the same candidates, which are judged the same. After
-// additions to a scope searched by the graph, the search is made again and
-// must return the same hits. The served entry must not have expired
+// additions to a scope searched by the graph, the search must have followed
+// no link the additions changed, or, made again, return the same hits. The served entry must not have expired
 // meanwhile; entries that were not served can only have become less
 // servable by expiring.
 func (c *Cache) Unchanged(st Stamp, res Result) bool {
@@ -89,13 +90,13 @@ func (c *Cache) Unchanged(st Stamp, res Result) bool {
 		// the exact scan to the graph.
 		return false
 	case st.mode == "hnsw":
-		// Any addition may change a graph search's path, even far from
-		// the query (an insert rewires its neighbours' links), so the
-		// search is made again. The candidates' entries have not changed
-		// (only additions), so the same hits in the same order are judged
-		// the same and decide the same: the judging, most of a lookup, is
-		// not repeated.
-		return sameHits(sc.index, st.q, st.ids)
+		// An addition changes a graph search only through the links it
+		// rewires; when the search followed none of them it is the same
+		// search (the index's trace tells), else it is made again. The
+		// candidates' entries have not changed (only additions), so the
+		// same hits in the same order are judged the same and decide the
+		// same: the judging, most of a lookup, is not repeated.
+		return sc.index.SearchUnchanged(&st.trace) || sameHits(sc.index, st.q, st.ids)
 	}
 	best, added := sc.index.MaxSimFrom(st.q, st.slots)
 	if !added {

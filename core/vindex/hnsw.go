@@ -125,9 +125,11 @@ func (ix *Index) randomLevel() int {
 // insert adds slot to the graph (Algorithm 1 of the HNSW paper).
 func (ix *Index) insert(slot uint32) {
 	level := ix.randomLevel()
+	ix.ver++
 	ix.levels = append(ix.levels, uint8(level))
 	ix.links0 = append(ix.links0, make([]uint32, ix.maxM0())...)
 	ix.count0 = append(ix.count0, 0)
+	ix.linkAt = append(ix.linkAt, ix.ver)
 	if level > 0 {
 		ls := make([][]uint32, level)
 		for i := range ls {
@@ -136,7 +138,7 @@ func (ix *Index) insert(slot uint32) {
 		ix.upper[slot] = ls
 	}
 	if slot == 0 || ix.built == 0 {
-		ix.entry, ix.maxLvl = slot, level
+		ix.entry, ix.maxLvl, ix.topAt = slot, level, ix.ver
 		return
 	}
 	sc := ix.getScratch()
@@ -145,10 +147,10 @@ func (ix *Index) insert(slot uint32) {
 	q := sc.q
 	ep := cand{ix.entry, ix.sim(q, ix.entry)}
 	for l := ix.maxLvl; l > level; l-- {
-		ep = ix.greedy(q, ep, l)
+		ep = ix.greedy(q, ep, l, nil)
 	}
 	for l := min(level, ix.maxLvl); l >= 0; l-- {
-		w := ix.searchLayer(q, ep, ix.opt.EfConstruction, l, slot+1, sc)
+		w := ix.searchLayer(q, ep, ix.opt.EfConstruction, l, slot+1, sc, nil)
 		sorted := append(sc.sorted[:0], w...)
 		sortDescInPlace(sorted)
 		neigh := ix.selectNeighbors(sc.neigh, sorted, ix.opt.M)
@@ -160,7 +162,7 @@ func (ix *Index) insert(slot uint32) {
 		sc.sorted, sc.neigh = sorted, neigh
 	}
 	if level > ix.maxLvl {
-		ix.entry, ix.maxLvl = slot, level
+		ix.entry, ix.maxLvl, ix.topAt = slot, level, ix.ver
 	}
 }
 
@@ -172,6 +174,7 @@ func (ix *Index) connect(n, s uint32, l int, sc *scratch) {
 	if l == 0 {
 		limit = ix.maxM0()
 	}
+	ix.linkAt[n] = ix.ver
 	cur := ix.links(n, l)
 	if len(cur) < limit {
 		if l == 0 {
@@ -218,10 +221,15 @@ func (ix *Index) selectNeighbors(dst []uint32, cands []cand, m int) []uint32 {
 	return out
 }
 
-func (ix *Index) greedy(q []float32, ep cand, l int) cand {
+// greedy walks layer l from ep to a local best, recording the nodes whose
+// links it reads in tr (when not nil).
+func (ix *Index) greedy(q []float32, ep cand, l int, tr *Trace) cand {
 	var buf [64]float32
 	for changed := true; changed; {
 		changed = false
+		if tr != nil {
+			tr.slots = append(tr.slots, ep.slot)
+		}
 		ls := ix.links(ep.slot, l)
 		sims := buf[:0]
 		if len(ls) <= len(buf) {
@@ -245,8 +253,9 @@ func (ix *Index) greedy(q []float32, ep cand, l int) cand {
 // searchLayer is Algorithm 2: a best-first search keeping the ef most
 // similar nodes seen. Tombstones are traversed and returned; callers filter.
 // n bounds the slots that may be visited. The result lives in sc (valid
-// until sc is reused).
-func (ix *Index) searchLayer(q []float32, ep cand, ef, l int, n uint32, sc *scratch) minHeap {
+// until sc is reused). The nodes whose links it reads are recorded in tr
+// (when not nil).
+func (ix *Index) searchLayer(q []float32, ep cand, ef, l int, n uint32, sc *scratch, tr *Trace) minHeap {
 	vs := &sc.vs
 	vs.reset(int(n))
 	vs.visit(ep.slot)
@@ -261,6 +270,9 @@ func (ix *Index) searchLayer(q []float32, ep cand, ef, l int, n uint32, sc *scra
 		c := frontier.pop()
 		if len(best) >= ef && c.sim < best[0].sim {
 			break
+		}
+		if tr != nil {
+			tr.slots = append(tr.slots, c.slot)
 		}
 		ls := ix.links(c.slot, l)
 		if len(frontier) > 0 && l == 0 {
@@ -299,18 +311,25 @@ func (ix *Index) searchLayer(q []float32, ep cand, ef, l int, n uint32, sc *scra
 	return best
 }
 
-func (ix *Index) searchGraph(q []float32, k, ef int) []Hit {
+func (ix *Index) searchGraph(q []float32, k, ef int, tr *Trace) []Hit {
 	if ef <= 0 {
 		ef = ix.efSearch()
 	}
 	ef = max(ef, k)
+	if tr != nil {
+		tr.used = ef
+		if cap(tr.slots) < ef {
+			// A search expands about ef nodes, a few more on upper layers.
+			tr.slots = make([]uint32, 0, ef+ef/2)
+		}
+	}
 	ep := cand{ix.entry, ix.sim(q, ix.entry)}
 	for l := ix.maxLvl; l > 0; l-- {
-		ep = ix.greedy(q, ep, l)
+		ep = ix.greedy(q, ep, l, tr)
 	}
 	sc := ix.getScratch()
 	defer ix.scratch.Put(sc)
-	w := ix.searchLayer(q, ep, ef, 0, uint32(ix.built), sc)
+	w := ix.searchLayer(q, ep, ef, 0, uint32(ix.built), sc, tr)
 	// The live candidates are taken out of w in place (w is the scratch's
 	// and not used after), keeping their order, as copying them did.
 	live := w[:0]

@@ -106,6 +106,14 @@ type Index struct {
 	entry   uint32
 	maxLvl  int
 
+	// What SearchUnchanged checks a Trace against: ver counts graph
+	// changes; linkAt[s] is the ver at which slot s's links (any level)
+	// last changed, topAt the ver at which the entry point or top level
+	// did, dropAt the ver of the last removal or graph reset.
+	ver           uint64
+	linkAt        []uint64
+	topAt, dropAt uint64
+
 	scratch sync.Pool // *scratch
 }
 
@@ -228,6 +236,8 @@ func (ix *Index) Remove(id int64) bool {
 	delete(ix.slotOf, id)
 	ix.deleted[slot] = true
 	ix.live--
+	ix.ver++
+	ix.dropAt = ix.ver
 	return true
 }
 
@@ -269,6 +279,9 @@ func (ix *Index) resetGraph() {
 	ix.upper = make(map[uint32][][]uint32)
 	ix.entry = 0
 	ix.maxLvl = 0
+	ix.linkAt = ix.linkAt[:0]
+	ix.ver++
+	ix.dropAt = ix.ver
 }
 
 // BuildStep inserts up to n pending slots into the graph and reports whether
@@ -292,9 +305,59 @@ func (ix *Index) Search(q []float32, k, ef int) ([]Hit, error) {
 		return nil, nil
 	}
 	if ix.useGraph() {
-		return ix.searchGraph(q, k, ef), nil
+		return ix.searchGraph(q, k, ef, nil), nil
 	}
 	return ix.Scan(q, k), nil
+}
+
+// Trace records what one graph search read: the nodes whose links it
+// followed, the ef it used and the index's version. SearchUnchanged tells
+// from it, without searching again, whether the search would still return
+// the same hits. The zero Trace (or one of a scan) is never unchanged.
+type Trace struct {
+	graph bool
+	k, ef int // as asked; ef 0 = the index's choice
+	used  int // the ef searched with
+	ver   uint64
+	slots []uint32
+}
+
+// SearchTraced is Search that also records in tr (reusing its memory) what
+// a graph search read.
+func (ix *Index) SearchTraced(q []float32, k, ef int, tr *Trace) ([]Hit, error) {
+	tr.graph, tr.slots = false, tr.slots[:0]
+	if len(q) != ix.dim || k <= 0 || ix.live == 0 || !ix.useGraph() {
+		return ix.Search(q, k, ef)
+	}
+	tr.graph, tr.k, tr.ef, tr.ver = true, k, ef, ix.ver
+	return ix.searchGraph(q, k, ef, tr), nil
+}
+
+// SearchUnchanged reports whether the graph search tr traced would return
+// the same hits if made now: the index has only grown since (nothing
+// removed, the graph not reset, the entry point and top level the same,
+// the graph still in use at the same ef) and none of the nodes whose
+// links the search followed has had its links changed. A search reads
+// nothing else that can change: vectors are never rewritten, and a new
+// node is reachable only through links that changed. False is no answer:
+// search again.
+func (ix *Index) SearchUnchanged(tr *Trace) bool {
+	if !tr.graph || !ix.useGraph() || ix.dropAt > tr.ver || ix.topAt > tr.ver {
+		return false
+	}
+	ef := tr.ef
+	if ef <= 0 {
+		ef = ix.efSearch()
+	}
+	if max(ef, tr.k) != tr.used {
+		return false
+	}
+	for _, s := range tr.slots {
+		if ix.linkAt[s] > tr.ver {
+			return false
+		}
+	}
+	return true
 }
 
 // Scan is the exact search: every live vector is scored. It is the ground
@@ -360,7 +423,7 @@ func (ix *Index) MemoryBytes() int {
 	n := len(ix.ids)
 	b := cap(ix.codes) + 4*cap(ix.scales) + 8*cap(ix.ids) + cap(ix.deleted)
 	b += len(ix.slotOf) * 24 // Go map of int64->uint32: key, value and bucket overhead
-	b += cap(ix.levels) + 4*cap(ix.links0) + cap(ix.count0)
+	b += cap(ix.levels) + 4*cap(ix.links0) + cap(ix.count0) + 8*cap(ix.linkAt)
 	for _, ls := range ix.upper {
 		b += 24 * len(ls)
 		for _, l := range ls {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 )
 
@@ -298,5 +299,80 @@ func TestAutoEf(t *testing.T) {
 				t.Fatalf("ef %d: %v, want as ef %d %v", c.ef, got, c.as, want)
 			}
 		}
+	}
+}
+
+// TestSearchUnchanged: a traced search that SearchUnchanged vouches for
+// must return exactly the same hits when searched again — checked after
+// every insertion (one at a time, as a replay fills its cache), with some
+// removals and a compaction mixed in — and both answers must occur, with
+// "unchanged" common after insertions, or the check is worthless.
+func TestSearchUnchanged(t *testing.T) {
+	const dim = 32
+	vecs := randomUnit(9000, dim, 60, 11)
+	ix := New(dim, Options{SwitchOver: 1000, M: 8, EfConstruction: 40})
+	for i := range 3000 {
+		if err := ix.Add(int64(i), vecs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type pending struct {
+		q    []float32
+		tr   Trace
+		hits []Hit
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var queue []pending
+	kept, dropped := 0, 0
+	next := 3000
+	for step := range 4000 {
+		q := vecs[rng.IntN(len(vecs))]
+		p := pending{q: q}
+		hits, err := ix.SearchTraced(q, 8, 0, &p.tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.hits = hits
+		queue = append(queue, p)
+		switch {
+		case step == 2500:
+			ix.Compact()
+			for !ix.BuildStep(500) {
+			}
+		case step%97 == 0:
+			ix.Remove(int64(rng.IntN(next)))
+		case next < len(vecs):
+			if err := ix.Add(int64(next), vecs[next]); err != nil {
+				t.Fatal(err)
+			}
+			next++
+		}
+		if len(queue) > 10 {
+			queue = queue[1:]
+		}
+		for _, p := range queue {
+			if !ix.SearchUnchanged(&p.tr) {
+				dropped++
+				continue
+			}
+			kept++
+			now, err := ix.Search(p.q, 8, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(now, p.hits) {
+				t.Fatalf("step %d: vouched-for search now returns %v, traced %v", step, now, p.hits)
+			}
+		}
+	}
+	t.Logf("kept %d, dropped %d", kept, dropped)
+	if kept < 10*dropped/100 || dropped < 1000 {
+		t.Fatalf("kept %d, dropped %d: both answers must be exercised", kept, dropped)
+	}
+	var scan Trace
+	small := New(dim, Options{SwitchOver: 10000})
+	_ = small.Add(1, vecs[0])
+	if _, err := small.SearchTraced(vecs[0], 1, 0, &scan); err != nil || small.SearchUnchanged(&scan) {
+		t.Fatalf("a scan's trace must never be unchanged (err %v)", err)
 	}
 }

@@ -55,12 +55,14 @@ func (c *Cache) RecordHit(ctx context.Context, id int64) error {
 	if err := c.WaitLoaded(ctx); err != nil {
 		return err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	e := c.entries[id]
 	if e == nil {
 		return fmt.Errorf("record hit %d: %w", id, ErrNotFound)
 	}
+	c.recency.Lock()
+	defer c.recency.Unlock()
 	now := c.now()
 	if err := c.store.Touch(ctx, id, now, e.hits+1); err != nil {
 		return fmt.Errorf("record hit %d: %w", id, err)
@@ -263,6 +265,8 @@ func (c *Cache) EntriesOf(tenant string, sortBy SortBy, limit int) ([]EntryInfo,
 func (c *Cache) entriesWhere(sortBy SortBy, limit int, keep func(*entry) bool) ([]EntryInfo, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	c.recency.Lock() // the LRU order, hits and last use
+	defer c.recency.Unlock()
 	now := c.now()
 	var list []*entry
 	switch sortBy {

@@ -68,6 +68,13 @@ type Cache struct {
 	fps      map[Scope]string // Fingerprint memo: loading 100k entries of a few scopes hashes each scope once
 	pinned   int              // pinned entries, kept so Stats stays O(scopes)
 	lru      *list.List       // unpinned entries by last use, front = most recent
+	// recency guards lru and the entries' hits and lastUsed against
+	// RecordHit, which changes them under the read lock only: a hit is
+	// recorded for every request served from the cache, and with the
+	// write lock each waited for the lookups in flight (and stalled new
+	// ones). Writers, holding mu, need not take it; readers of these
+	// fields under the read lock must.
+	recency sync.Mutex
 	byAge    *list.List       // unpinned entries by creation, front = oldest
 
 	building bool

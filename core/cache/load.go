@@ -58,7 +58,7 @@ func (c *Cache) readStore(ctx context.Context, store Store) ([]*entry, error) {
 			if lastFP == "" || se.Scope != lastScope {
 				lastScope, lastFP = se.Scope, c.fingerprint(se.Scope)
 			}
-			loaded = append(loaded, c.insert(se, lastFP))
+			loaded = append(loaded, c.insert(se, lastFP, nil))
 		}
 	}
 	if bl, ok := store.(BatchLoader); ok {

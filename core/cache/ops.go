@@ -104,6 +104,19 @@ func (c *Cache) Put(ctx context.Context, req Request, response string, meta Meta
 		CreatedAt: now, LastUsed: now, Meta: meta,
 	}
 
+	// Finding the new vector's graph neighbours, most of an insertion,
+	// runs under the read lock beside lookups; the write lock is held
+	// for the linking only. If the index changes in between, AddPending
+	// searches again.
+	var pend *pendingAdd
+	c.mu.RLock()
+	if sc := c.scopes[Fingerprint(req.Scope)]; sc != nil {
+		if p, err := sc.index.Prepare(se.Vector); err == nil {
+			pend = &pendingAdd{index: sc.index, p: p}
+		}
+	}
+	c.mu.RUnlock()
+
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	id, replaced, err := c.store.Insert(ctx, se, response)
@@ -117,7 +130,7 @@ func (c *Cache) Put(ctx context.Context, req Request, response string, meta Meta
 		c.remove(old) // the store replaced it under another id
 	}
 	se.ID = id
-	c.scopes[c.add(se).fp].gen++
+	c.scopes[c.add(se, pend).fp].gen++
 	if err := c.shrinkLocked(ctx, now, id); err != nil {
 		return id, fmt.Errorf("cache put: %w", err)
 	}

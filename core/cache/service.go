@@ -289,9 +289,10 @@ func (c *Cache) linkLoaded(loaded []*entry) {
 
 // add puts a stored entry into memory (caller holds the write lock or owns
 // c exclusively). Vectors of another embedder are dropped: they are never
-// compared, and the entry serves exact hits only until Reembed.
-func (c *Cache) add(se Entry) *entry {
-	e := c.insert(&se, c.fingerprint(se.Scope))
+// compared, and the entry serves exact hits only until Reembed. pend, when
+// not nil, is the index insertion prepared for se's vector (see Put).
+func (c *Cache) add(se Entry, pend *pendingAdd) *entry {
+	e := c.insert(&se, c.fingerprint(se.Scope), pend)
 	if !e.pinned {
 		e.lruElem = c.lru.PushFront(e)
 		e.ageElem = c.byAge.PushBack(e)
@@ -299,9 +300,16 @@ func (c *Cache) add(se Entry) *entry {
 	return e
 }
 
+// pendingAdd is an index insertion prepared (vindex.Index.Prepare) on one
+// scope's index.
+type pendingAdd struct {
+	index *vindex.Index
+	p     *vindex.Pending
+}
+
 // insert is add without the recency lists, for a scope fingerprinted as
 // fp. load links its entries once all are read.
-func (c *Cache) insert(se *Entry, fp string) *entry {
+func (c *Cache) insert(se *Entry, fp string, pend *pendingAdd) *entry {
 	e := &entry{
 		id: se.ID, key: se.Key, fp: fp,
 		scope: se.Scope, prompt: se.Prompt, created: se.CreatedAt, lastUsed: se.LastUsed,
@@ -321,6 +329,8 @@ func (c *Cache) insert(se *Entry, fp string) *entry {
 	if se.Embedder == c.emb.ID() && se.Dim == c.emb.Dim() {
 		if len(se.Codes) == se.Dim {
 			indexed = sc.index.AddQuantized(e.id, se.Codes, se.Scale) == nil
+		} else if pend != nil && pend.index == sc.index {
+			indexed = sc.index.AddPending(e.id, pend.p) == nil
 		} else if len(se.Vector) == se.Dim {
 			indexed = sc.index.Add(e.id, se.Vector) == nil
 		}

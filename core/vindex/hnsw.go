@@ -1,6 +1,7 @@
 package vindex
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"unsafe"
@@ -122,8 +123,10 @@ func (ix *Index) randomLevel() int {
 	return l
 }
 
-// insert adds slot to the graph (Algorithm 1 of the HNSW paper).
-func (ix *Index) insert(slot uint32) {
+// insert adds slot to the graph (Algorithm 1 of the HNSW paper). pre,
+// when not nil, is the layer-0 search Prepare made for slot on the graph
+// as it still is; it stands for the search when slot is a level-0 node.
+func (ix *Index) insert(slot uint32, pre []cand) {
 	level := ix.randomLevel()
 	ix.ver++
 	ix.levels = append(ix.levels, uint8(level))
@@ -143,6 +146,10 @@ func (ix *Index) insert(slot uint32) {
 	}
 	sc := ix.getScratch()
 	defer ix.scratch.Put(sc)
+	if pre != nil && level == 0 {
+		ix.linkLayer(slot, 0, pre, sc)
+		return
+	}
 	sc.q = ix.rawVectorTo(sc.q, slot)
 	q := sc.q
 	ep := cand{ix.entry, ix.sim(q, ix.entry)}
@@ -153,17 +160,67 @@ func (ix *Index) insert(slot uint32) {
 		w := ix.searchLayer(q, ep, ix.opt.EfConstruction, l, slot+1, sc, nil)
 		sorted := append(sc.sorted[:0], w...)
 		sortDescInPlace(sorted)
-		neigh := ix.selectNeighbors(sc.neigh, sorted, ix.opt.M)
-		ix.setLinks(slot, l, neigh)
-		for _, n := range neigh {
-			ix.connect(n, slot, l, sc)
-		}
+		ix.linkLayer(slot, l, sorted, sc)
 		ep = sorted[0]
-		sc.sorted, sc.neigh = sorted, neigh
+		sc.sorted = sorted
 	}
 	if level > ix.maxLvl {
 		ix.entry, ix.maxLvl, ix.topAt = slot, level, ix.ver
 	}
+}
+
+// linkLayer links slot at layer l to the best of its candidates (sorted
+// best first) and them back to it.
+func (ix *Index) linkLayer(slot uint32, l int, sorted []cand, sc *scratch) {
+	neigh := ix.selectNeighbors(sc.neigh, sorted, ix.opt.M)
+	ix.setLinks(slot, l, neigh)
+	for _, n := range neigh {
+		ix.connect(n, slot, l, sc)
+	}
+	sc.neigh = neigh
+}
+
+// Pending is the costly half of adding a vector to the graph, finding its
+// neighbours, made by Prepare while searches go on (under the owner's
+// read lock) and completed by AddPending (under its write lock), so that
+// searches wait for the linking only.
+type Pending struct {
+	codes []int8
+	scale float32
+	ver   uint64 // the index Prepare searched
+	slot  uint32 // the slot the vector takes if nothing is added first
+	cands []cand // its layer-0 candidates, best first; nil when not searched
+}
+
+// Prepare quantizes vec and, when the index would insert it into the graph
+// as it is, searches the graph for its neighbours as a level-0 node, which
+// most nodes are (a node reaches level 1 with probability 1/M). It only
+// reads the index: it may run concurrently with searches and other
+// Prepares, not with changes.
+func (ix *Index) Prepare(vec []float32) (*Pending, error) {
+	if len(vec) != ix.dim {
+		return nil, fmt.Errorf("vindex prepare: %w: got %d, index holds %d", ErrDim, len(vec), ix.dim)
+	}
+	p := &Pending{codes: make([]int8, ix.dim), ver: ix.ver, slot: uint32(len(ix.ids))}
+	p.scale = quantize(p.codes, vec)
+	if !ix.graphOn || ix.built != len(ix.ids) || ix.built == 0 {
+		return p, nil
+	}
+	sc := ix.getScratch()
+	defer ix.scratch.Put(sc)
+	q := sc.q[:0]
+	for _, x := range p.codes { // as rawVectorTo will read it
+		q = append(q, float32(x)*p.scale)
+	}
+	sc.q = q
+	ep := cand{ix.entry, ix.sim(q, ix.entry)}
+	for l := ix.maxLvl; l > 0; l-- {
+		ep = ix.greedy(q, ep, l, nil)
+	}
+	w := ix.searchLayer(q, ep, ix.opt.EfConstruction, 0, p.slot+1, sc, nil)
+	p.cands = append([]cand(nil), w...)
+	sortDescInPlace(p.cands)
+	return p, nil
 }
 
 // connect adds a link n -> s at level l, pruning n's list with the

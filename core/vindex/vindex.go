@@ -174,7 +174,7 @@ func (ix *Index) Add(id int64, vec []float32) error {
 	}
 	slot := len(ix.ids)
 	ix.codes = append(ix.codes, make([]int8, ix.dim)...)
-	ix.add(id, quantize(ix.codes[slot*ix.dim:], vec))
+	ix.add(id, quantize(ix.codes[slot*ix.dim:], vec), nil)
 	return nil
 }
 
@@ -205,12 +205,28 @@ func (ix *Index) AddQuantized(id int64, codes []int8, scale float32) error {
 		return fmt.Errorf("vindex add %d: %w", id, ErrDuplicate)
 	}
 	ix.codes = append(ix.codes, codes...)
-	ix.add(id, scale)
+	ix.add(id, scale, nil)
 	return nil
 }
 
-// add completes Add once the codes of the new slot are appended.
-func (ix *Index) add(id int64, scale float32) {
+// AddPending is Add for the vector p was prepared from (Prepare), taking
+// p's search instead of making it when the index has not changed since.
+func (ix *Index) AddPending(id int64, p *Pending) error {
+	if _, ok := ix.slotOf[id]; ok {
+		return fmt.Errorf("vindex add %d: %w", id, ErrDuplicate)
+	}
+	var pre []cand
+	if p.cands != nil && p.ver == ix.ver && p.slot == uint32(len(ix.ids)) {
+		pre = p.cands
+	}
+	ix.codes = append(ix.codes, p.codes...)
+	ix.add(id, p.scale, pre)
+	return nil
+}
+
+// add completes Add once the codes of the new slot are appended; pre is
+// insert's.
+func (ix *Index) add(id int64, scale float32, pre []cand) {
 	slot := uint32(len(ix.ids))
 	ix.scales = append(ix.scales, scale)
 	ix.ids = append(ix.ids, id)
@@ -221,7 +237,7 @@ func (ix *Index) add(id int64, scale float32) {
 		ix.graphOn = true
 	}
 	if ix.graphOn && ix.built == int(slot) {
-		ix.insert(slot)
+		ix.insert(slot, pre)
 		ix.built++
 	}
 }
@@ -288,7 +304,7 @@ func (ix *Index) resetGraph() {
 // the graph has caught up.
 func (ix *Index) BuildStep(n int) bool {
 	for ; n > 0 && ix.built < len(ix.ids); n-- {
-		ix.insert(uint32(ix.built))
+		ix.insert(uint32(ix.built), nil)
 		ix.built++
 	}
 	return ix.built >= len(ix.ids)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -374,5 +375,66 @@ func TestSearchUnchanged(t *testing.T) {
 	_ = small.Add(1, vecs[0])
 	if _, err := small.SearchTraced(vecs[0], 1, 0, &scan); err != nil || small.SearchUnchanged(&scan) {
 		t.Fatalf("a scan's trace must never be unchanged (err %v)", err)
+	}
+}
+
+// TestAddPendingBuildsTheSameGraph: adding through Prepare and AddPending
+// — the search made ahead, as the cache does under its read lock — builds
+// exactly the graph Add builds, whether the prepared search is still
+// valid at AddPending (most adds) or went stale because another vector
+// was added or removed in between (then the search is made again).
+func TestAddPendingBuildsTheSameGraph(t *testing.T) {
+	const dim = 24
+	vecs := randomUnit(6000, dim, 40, 21)
+	opt := Options{SwitchOver: 500, M: 8, EfConstruction: 40}
+	plain, pend := New(dim, opt), New(dim, opt)
+	used, stale := 0, 0
+	for i, v := range vecs {
+		p, err := pend.Prepare(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%50 == 7 { // something changes between Prepare and AddPending
+			x := int64(100000 + i)
+			for _, ix := range []*Index{plain, pend} {
+				if err := ix.Add(x, vecs[(i*7)%len(vecs)]); err != nil {
+					t.Fatal(err)
+				}
+				if i%100 == 7 {
+					ix.Remove(x)
+				}
+			}
+			if p.cands != nil {
+				stale++
+			}
+		} else if p.cands != nil {
+			used++
+		}
+		if err := plain.Add(int64(i), v); err != nil {
+			t.Fatal(err)
+		}
+		if err := pend.AddPending(int64(i), p); err != nil {
+			t.Fatal(err)
+		}
+		for _, ix := range []*Index{plain, pend} {
+			for !ix.BuildStep(1000) { // as the cache's builder does once the graph switches on
+			}
+		}
+	}
+	if used < 5000 || stale < 100 {
+		t.Fatalf("prepared searches used %d, stale %d: both paths must be exercised", used, stale)
+	}
+	if !slices.Equal(plain.links0, pend.links0) || !slices.Equal(plain.count0, pend.count0) ||
+		!slices.Equal(plain.levels, pend.levels) || !reflect.DeepEqual(plain.upper, pend.upper) ||
+		plain.entry != pend.entry || plain.maxLvl != pend.maxLvl ||
+		!slices.Equal(plain.codes, pend.codes) || !slices.Equal(plain.scales, pend.scales) || !slices.Equal(plain.ids, pend.ids) {
+		t.Fatal("Prepare + AddPending built another graph than Add")
+	}
+	if _, err := pend.Prepare(make([]float32, dim+1)); err == nil {
+		t.Fatal("Prepare took a vector of the wrong dimension")
+	}
+	p, _ := pend.Prepare(vecs[0])
+	if err := pend.AddPending(0, p); err == nil {
+		t.Fatal("AddPending took a duplicate id")
 	}
 }

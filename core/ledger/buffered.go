@@ -25,9 +25,11 @@ type BatchStore interface {
 // before the call, so a paid call is never missing from the books — which is
 // why only spending-free sends may use it. IDs it returns are provisional
 // (negative) and valid only for Update on the same Buffered; the rows get
-// the store's ids when written. Flush must be called at the end; a record
-// whose Append or Update returned nil is written by the next successful
-// flush. Safe for concurrent use.
+// the store's ids when written. Full batches are written in the
+// background, one at a time and in order, so the sender does not wait for
+// the database. Flush must be called at the end; a record whose Append or
+// Update returned nil is written by the next successful flush. Safe for
+// concurrent use.
 type Buffered struct {
 	store BatchStore
 	size  int
@@ -37,7 +39,8 @@ type Buffered struct {
 	at      map[int64]int // provisional id → index in buf
 	pending int           // records in buf with StatusPending
 	next    int64
-	err     error // the last flush's failure: Append refuses until a flush succeeds
+	err     error         // the last write's failure: Append refuses until a flush succeeds
+	writing chan struct{} // closed when the background write in flight ends; nil when none
 }
 
 // NewBuffered buffers up to size complete records (at least 1) before
@@ -90,17 +93,51 @@ func (b *Buffered) Update(ctx context.Context, r Record) error {
 	return nil
 }
 
-// maybeFlushLocked writes the buffer once size records are complete. A
-// failure is kept for Flush and refuses later Appends; the records stay
-// buffered for the next attempt.
+// maybeFlushLocked hands the buffer to a background write once size
+// records are complete and no write is in flight (else the buffer grows
+// until that one ends). A failure is kept for Flush and refuses later
+// Appends; the batch goes back to the head of the buffer for the next
+// attempt, so nothing is lost and the order holds.
 func (b *Buffered) maybeFlushLocked(ctx context.Context) {
-	if b.pending > 0 || len(b.buf) < b.size {
+	if b.pending > 0 || len(b.buf) < b.size || b.writing != nil || b.err != nil {
 		return
 	}
-	b.err = b.flushLocked(ctx)
+	batch := b.buf
+	b.buf = make([]Record, 0, b.size)
+	clear(b.at)
+	done := make(chan struct{})
+	b.writing = done
+	// Detached: a cancelled sender still gets its records written.
+	ctx = context.WithoutCancel(ctx)
+	go func() {
+		defer close(done)
+		err := b.store.AppendBatch(ctx, batch)
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.writing = nil
+		if err != nil {
+			b.err = err
+			b.buf = append(batch, b.buf...)
+			for i, r := range b.buf {
+				b.at[r.ID] = i
+			}
+		}
+	}()
+}
+
+// waitLocked waits for the background write in flight, if any (caller
+// holds mu; it is released while waiting).
+func (b *Buffered) waitLocked() {
+	for b.writing != nil {
+		w := b.writing
+		b.mu.Unlock()
+		<-w
+		b.mu.Lock()
+	}
 }
 
 func (b *Buffered) flushLocked(ctx context.Context) error {
+	b.waitLocked()
 	if len(b.buf) == 0 {
 		return nil
 	}
@@ -113,14 +150,14 @@ func (b *Buffered) flushLocked(ctx context.Context) error {
 	return nil
 }
 
-// Flush writes every buffered record, pending ones as they stand.
+// Flush writes every buffered record, pending ones as they stand, after
+// the background write in flight.
 func (b *Buffered) Flush(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	n := len(b.buf)
 	b.err = b.flushLocked(ctx)
 	if b.err != nil {
-		return fmt.Errorf("ledger: %d records not written: %w", n, b.err)
+		return fmt.Errorf("ledger: %d records not written: %w", len(b.buf), b.err)
 	}
 	return nil
 }

@@ -3,19 +3,28 @@ package ledger
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 )
 
-// batchMem is memStore with AppendBatch, counting batches and failing on
-// demand.
+// batchMem is memStore with AppendBatch, counting batches, failing on
+// demand, and holding a batch until release is closed (when set). Its
+// fields are read under mu: batches are written in the background.
 type batchMem struct {
+	mu      sync.Mutex
 	memStore
 	batches int
 	fail    error
+	release chan struct{}
 }
 
 func (m *batchMem) AppendBatch(ctx context.Context, rs []Record) error {
+	if m.release != nil {
+		<-m.release
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.fail != nil {
 		return m.fail
 	}
@@ -26,6 +35,25 @@ func (m *batchMem) AppendBatch(ctx context.Context, rs []Record) error {
 		}
 	}
 	return nil
+}
+
+func (m *batchMem) rows() (rows, batches int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.recs), m.batches
+}
+
+func (m *batchMem) setFail(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fail = err
+}
+
+// settle waits for b's background write, if one is in flight.
+func settle(b *Buffered) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.waitLocked()
 }
 
 // The sender's sequence (pending row, then its outcome) through a buffer
@@ -40,16 +68,18 @@ func TestBufferedWritesOutcomesInBatches(t *testing.T) {
 		if err != nil || id >= 0 {
 			t.Fatalf("append %d: id %d, %v (want a provisional negative id)", i, id, err)
 		}
-		if len(m.recs) != 4*(i/4) {
-			t.Fatalf("after append %d: %d rows written, want %d (a pending row holds the batch)", i, len(m.recs), 4*(i/4))
+		settle(b)
+		if n, _ := m.rows(); n != 4*(i/4) {
+			t.Fatalf("after append %d: %d rows written, want %d (a pending row holds the batch)", i, n, 4*(i/4))
 		}
 		r.ID, r.Status, r.ActualNanos = id, StatusOK, 7
 		if err := b.Update(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if m.batches != 2 || len(m.recs) != 8 {
-		t.Fatalf("%d batches, %d rows before Flush; want 2 and 8", m.batches, len(m.recs))
+	settle(b)
+	if n, batches := m.rows(); batches != 2 || n != 8 {
+		t.Fatalf("%d batches, %d rows before Flush; want 2 and 8", batches, n)
 	}
 	var seen []Record
 	if err := b.Scan(ctx, Filter{}, func(r Record) error { seen = append(seen, r); return nil }); err != nil {
@@ -80,23 +110,71 @@ func TestBufferedFlushFailure(t *testing.T) {
 			t.Fatalf("append %d: %v (its own record was buffered)", i, err)
 		}
 	}
+	settle(b) // the background write has failed
 	if _, err := b.Append(ctx, Record{Time: t0}); !errors.Is(err, boom) {
 		t.Fatalf("append after a failed flush: %v, want the flush error", err)
 	}
 	if err := b.Flush(ctx); !errors.Is(err, boom) {
 		t.Fatalf("Flush: %v, want the store's error", err)
 	}
-	m.fail = nil
+	m.setFail(nil)
 	if err := b.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if len(m.recs) != 2 {
-		t.Fatalf("%d rows written, want the 2 buffered", len(m.recs))
+	if n, _ := m.rows(); n != 2 {
+		t.Fatalf("%d rows written, want the 2 buffered", n)
 	}
 	if _, err := b.Append(ctx, Record{Time: t0}); err != nil {
 		t.Fatalf("append after recovery: %v", err)
 	}
 	if _, err := b.Append(ctx, Record{}); err == nil {
 		t.Error("a record without time was accepted")
+	}
+}
+
+// A full batch is written in the background: Append returns while the
+// database is busy, records go on buffering (no second write starts), a
+// failed background write puts its batch back in front, and Flush writes
+// everything, in order, once the store works.
+func TestBufferedWritesInTheBackground(t *testing.T) {
+	ctx := context.Background()
+	m := &batchMem{release: make(chan struct{})}
+	b := NewBuffered(m, 3)
+	appendN := func(from, n int) {
+		for i := from; i < from+n; i++ {
+			if _, err := b.Append(ctx, Record{Time: t0, Status: StatusOK, PromptTokens: int64(i)}); err != nil {
+				t.Fatalf("append %d: %v", i, err)
+			}
+		}
+	}
+	appendN(0, 7) // the first 3 are being written, held by the store
+	if n, _ := m.rows(); n != 0 {
+		t.Fatalf("%d rows written while the store holds the batch", n)
+	}
+	m.setFail(errors.New("disk I/O error"))
+	close(m.release) // the held batch fails
+	settle(b)
+	if _, err := b.Append(ctx, Record{Time: t0}); err == nil {
+		t.Fatal("append after a failed background write succeeded")
+	}
+	m.setFail(nil)
+	if err := b.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	appendN(7, 2)
+	if err := b.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	if err := m.Scan(ctx, Filter{}, func(r Record) error { got = append(got, r.PromptTokens); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 9 {
+		t.Fatalf("rows %v, want 0…8", got)
+	}
+	for i, v := range got {
+		if v != int64(i) {
+			t.Fatalf("rows %v, want 0…8 in order", got)
+		}
 	}
 }

@@ -75,7 +75,7 @@ type Cache struct {
 	// ones). Writers, holding mu, need not take it; readers of these
 	// fields under the read lock must.
 	recency sync.Mutex
-	byAge    *list.List       // unpinned entries by creation, front = oldest
+	byAge   *list.List // unpinned entries by creation, front = oldest
 
 	building bool
 	wg       sync.WaitGroup

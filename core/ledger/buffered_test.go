@@ -12,7 +12,7 @@ import (
 // demand, and holding a batch until release is closed (when set). Its
 // fields are read under mu: batches are written in the background.
 type batchMem struct {
-	mu      sync.Mutex
+	mu sync.Mutex
 	memStore
 	batches int
 	fail    error

@@ -531,9 +531,32 @@ func (o OutcomeOnly) Lookup(ctx context.Context, req Request) (Result, error) {
 	return o.LookupOutcome(ctx, req)
 }
 
+// lookupAttempts bounds how often a lookup is made again because the entry
+// it chose was removed before its response could be read.
+const lookupAttempts = 4
+
 // lookup is Lookup (explain) or LookupOutcome. With st it also records
 // what the result depends on (LookupStamped).
+//
+// A lookup chooses its entry under the read lock and reads the response
+// from the store after releasing it, so an eviction or a replacement can
+// remove the entry in between. That is not an error the caller should see:
+// the lookup is made again and answers from what the cache holds now. The
+// store deletes under the write lock, so the next attempt's read lock sees
+// the entry gone from memory too.
 func (c *Cache) lookup(ctx context.Context, req Request, explain bool, st *Stamp) (Result, error) {
+	for attempt := 1; ; attempt++ {
+		if st != nil {
+			*st = Stamp{}
+		}
+		res, err := c.lookupOnce(ctx, req, explain, st)
+		if err == nil || !errors.Is(err, ErrNotFound) || attempt == lookupAttempts {
+			return res, err
+		}
+	}
+}
+
+func (c *Cache) lookupOnce(ctx context.Context, req Request, explain bool, st *Stamp) (Result, error) {
 	res, done := c.bypass(req)
 	if done {
 		if st != nil {

@@ -596,3 +596,57 @@ func TestLookupOutcomeMatchesLookup(t *testing.T) {
 		})
 	}
 }
+
+// evictingStore removes an entry from the cache just as a lookup reads its
+// response, the moment a concurrent eviction or replacement can strike.
+type evictingStore struct {
+	Store
+	c      *Cache
+	evicts int // how many reads still evict
+}
+
+func (s *evictingStore) Response(ctx context.Context, id int64) (string, error) {
+	if s.evicts > 0 {
+		s.evicts--
+		if err := s.c.Evict(ctx, id); err != nil {
+			return "", err
+		}
+	}
+	return s.Store.Response(ctx, id)
+}
+
+// TestLookupAfterConcurrentEviction: an entry removed between a lookup's
+// choice and its response read makes the lookup answer from what the cache
+// holds now, not fail with "not found".
+func TestLookupAfterConcurrentEviction(t *testing.T) {
+	store := &evictingStore{Store: NewMemoryStore()}
+	c := newTestCache(t, testConfig(), store, nil)
+	store.c = c
+	a := put(t, c, "how do I reset my router password", gpt)
+	b := put(t, c, "how do I reset my router password please", gpt)
+
+	store.evicts = 1 // the exact hit on a goes; the same prompt finds b
+	r := lookup(t, c, "how do I reset my router password", gpt)
+	if r.Outcome != SemanticHit || r.EntryID != b || r.Response != "answer: how do I reset my router password please" {
+		t.Fatalf("after evicting the exact hit %d: %s %d %q", a, r.Outcome, r.EntryID, r.Response)
+	}
+	store.evicts = 1 // b goes too: nothing is left to serve
+	r = lookup(t, c, "how do I reset my router password", gpt)
+	if r.Outcome != Miss || r.EntryID != 0 {
+		t.Fatalf("after evicting both: %s %d", r.Outcome, r.EntryID)
+	}
+
+	// An entry evicted on every attempt ends in the error, not a loop.
+	// The variants differ only in punctuation, which the test embedder
+	// drops: each is a perfect semantic match for the next attempt.
+	for i := range lookupAttempts + 1 {
+		put(t, c, "how do I reset my router password"+strings.Repeat("?", i), gpt)
+	}
+	store.evicts = lookupAttempts
+	if _, err := c.Lookup(context.Background(), Request{Prompt: "how do I reset my router password", Scope: gpt}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("evicted on every attempt: %v", err)
+	}
+	if st := c.Stats(); st.Entries != 1 {
+		t.Fatalf("%d lookups evicted %d entries, want %d", lookupAttempts, lookupAttempts+1-st.Entries, lookupAttempts)
+	}
+}

@@ -438,3 +438,61 @@ func TestAddPendingBuildsTheSameGraph(t *testing.T) {
 		t.Fatal("AddPending took a duplicate id")
 	}
 }
+
+// TestAddPendingPreparedAhead prepares each vector several additions
+// before it is added, as a replay planning ahead does: the searches the
+// additions in between left unchanged are taken (Fresh), the others made
+// again, and the graph is still exactly Add's.
+func TestAddPendingPreparedAhead(t *testing.T) {
+	const dim, lead = 24, 6
+	vecs := randomUnit(5000, dim, 40, 22)
+	opt := Options{SwitchOver: 500, M: 8, EfConstruction: 40}
+	plain, pend := New(dim, opt), New(dim, opt)
+	var queue []*Pending
+	kept, redone := 0, 0
+	for i, v := range vecs {
+		for len(queue) <= lead && i+len(queue) < len(vecs) {
+			p, err := pend.Prepare(vecs[i+len(queue)])
+			if err != nil {
+				t.Fatal(err)
+			}
+			queue = append(queue, p)
+		}
+		p := queue[0]
+		queue = queue[1:]
+		if p.cands != nil && p.ver != pend.ver {
+			if pend.Fresh(p) {
+				kept++
+			} else {
+				redone++
+			}
+		}
+		if i%400 == 11 { // a removal spoils every search prepared before it
+			for _, ix := range []*Index{plain, pend} {
+				ix.Remove(int64(i - 1))
+			}
+			if pend.Fresh(p) {
+				t.Fatal("a search prepared before a removal is fresh")
+			}
+		}
+		if err := plain.Add(int64(i), v); err != nil {
+			t.Fatal(err)
+		}
+		if err := pend.AddPending(int64(i), p); err != nil {
+			t.Fatal(err)
+		}
+		for _, ix := range []*Index{plain, pend} {
+			for !ix.BuildStep(1000) {
+			}
+		}
+	}
+	t.Logf("kept %d redone %d", kept, redone)
+	if kept < 1000 || redone < 100 {
+		t.Fatalf("searches prepared ahead: %d kept, %d made again; both paths must be exercised", kept, redone)
+	}
+	if !slices.Equal(plain.links0, pend.links0) || !slices.Equal(plain.count0, pend.count0) ||
+		!slices.Equal(plain.levels, pend.levels) || !reflect.DeepEqual(plain.upper, pend.upper) ||
+		plain.entry != pend.entry || plain.maxLvl != pend.maxLvl || !slices.Equal(plain.ids, pend.ids) {
+		t.Fatal("Prepare ahead + AddPending built another graph than Add")
+	}
+}

@@ -157,3 +157,105 @@ func (g *supportPrompts) next() string {
 	g.past = append(g.past, prompt)
 	return prompt
 }
+
+// TestPreparedFills: a stamped lookup that misses prepares its fill, and
+// the Put that follows takes it — no second embedding, the graph search
+// reused while valid — leaving the cache exactly as plain Puts do. Two
+// caches see the same requests, one looked up ahead with LookupStamped
+// (as a replay plans), the other in turn with LookupOutcome; afterwards
+// every lookup, neighbours included, must agree. (That the graph itself
+// is Add's is vindex's TestAddPendingPreparedAhead.)
+func TestPreparedFills(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Threshold, cfg.IndexSwitchOver = 0.8, 64
+	ctx := context.Background()
+	embs := [2]*bowEmbedder{{id: "bow-v1", dim: 64}, {id: "bow-v1", dim: 64}}
+	var caches [2]*Cache
+	for i := range caches {
+		c, err := New(cfg, NewMemoryStore(), embs[i], cosJudge{}, newClock().Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+		caches[i] = c
+	}
+	ahead, plain := caches[0], caches[1]
+	gen := supportPrompts{rng: rand.New(rand.NewPCG(7, 8))}
+	var reqs []Request
+	for range 1500 {
+		reqs = append(reqs, Request{Prompt: gen.next(), Scope: scope("a")})
+	}
+	const lead = 8
+	results := make([]Result, len(reqs))
+	for i, req := range reqs {
+		if i == 0 {
+			for j := range min(lead, len(reqs)) {
+				if results[j], _, _ = ahead.LookupStamped(ctx, reqs[j]); results[j].Outcome == "" {
+					t.Fatal("no outcome")
+				}
+			}
+		}
+		if j := i + lead; j < len(reqs) {
+			var err error
+			if results[j], _, err = ahead.LookupStamped(ctx, reqs[j]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Both caches fill on a miss in turn (a plan made ahead may be
+		// stale, which the replay catches with Unchanged; here the turn's
+		// own lookup decides, so the two caches stay comparable).
+		in, err := plain.LookupOutcome(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.Outcome != Miss {
+			continue
+		}
+		for _, c := range caches {
+			if _, err := c.Put(ctx, req, "answer "+req.Prompt, Meta{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, c := range caches {
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.HasPrefix(c.Stats().Index, "hnsw (") {
+			if time.Now().After(deadline) {
+				t.Fatalf("graph not built: %s", c.Stats().Index)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if embs[0].calls >= embs[1].calls {
+		t.Fatalf("prepared fills saved no embedding: %d calls ahead, %d in turn", embs[0].calls, embs[1].calls)
+	}
+	graph := 0
+	for i := range 300 {
+		req := Request{Prompt: gen.next(), Scope: scope("a")}
+		if i%3 == 0 {
+			req.Prompt = reqs[i*5].Prompt + " please"
+		}
+		a, err := ahead.Lookup(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := plain.Lookup(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Index == "hnsw" {
+			graph++
+		}
+		if a.Outcome != b.Outcome || a.EntryID != b.EntryID || a.Similarity != b.Similarity || a.Index != b.Index ||
+			fmt.Sprint(a.Neighbors) != fmt.Sprint(b.Neighbors) {
+			t.Fatalf("%q: prepared fills gave %s %d %v, plain %s %d %v", req.Prompt, a.Outcome, a.EntryID, a.Neighbors, b.Outcome, b.EntryID, b.Neighbors)
+		}
+	}
+	if graph < 100 {
+		t.Fatalf("only %d of 300 lookups searched the graph", graph)
+	}
+	t.Logf("embeddings: %d ahead, %d in turn; %d graph lookups", embs[0].calls, embs[1].calls, graph)
+}

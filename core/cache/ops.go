@@ -89,37 +89,28 @@ func (c *Cache) Put(ctx context.Context, req Request, response string, meta Meta
 	if err := c.WaitLoaded(ctx); err != nil {
 		return 0, err
 	}
-	key := ExactKey(req)
-	pf, prepared := c.takeFill(key)
-	vec := pf.vec
-	if !prepared {
-		vecs, err := c.emb.Embed(ctx, []string{req.Prompt})
-		if err != nil {
-			return 0, fmt.Errorf("cache put: embed prompt with %s: %w", c.emb.ID(), err)
-		}
-		if len(vecs) != 1 || len(vecs[0]) != c.emb.Dim() {
-			return 0, fmt.Errorf("cache put: embedder %s returned %d vectors (dim %d), want 1 of dim %d",
-				c.emb.ID(), len(vecs), dimOf(vecs), c.emb.Dim())
-		}
-		vec = vecs[0]
+	vecs, err := c.emb.Embed(ctx, []string{req.Prompt})
+	if err != nil {
+		return 0, fmt.Errorf("cache put: embed prompt with %s: %w", c.emb.ID(), err)
+	}
+	if len(vecs) != 1 || len(vecs[0]) != c.emb.Dim() {
+		return 0, fmt.Errorf("cache put: embedder %s returned %d vectors (dim %d), want 1 of dim %d",
+			c.emb.ID(), len(vecs), dimOf(vecs), c.emb.Dim())
 	}
 	now := c.now()
 	se := Entry{
-		Key: key, Scope: req.Scope, Prompt: req.Prompt,
-		Embedder: c.emb.ID(), Dim: c.emb.Dim(), Vector: vec,
+		Key: ExactKey(req), Scope: req.Scope, Prompt: req.Prompt,
+		Embedder: c.emb.ID(), Dim: c.emb.Dim(), Vector: vecs[0],
 		CreatedAt: now, LastUsed: now, Meta: meta,
 	}
 
 	// Finding the new vector's graph neighbours, most of an insertion,
-	// runs under the read lock beside lookups (or ran ahead: prepareFill);
-	// the write lock is held for the linking only. If the index changes in
-	// between, AddPending searches again.
-	pend := pf.pend
+	// runs under the read lock beside lookups; the write lock is held
+	// for the linking only. If the index changes in between, AddPending
+	// searches again.
+	var pend *pendingAdd
 	c.mu.RLock()
-	if sc := c.scopes[Fingerprint(req.Scope)]; sc == nil {
-		pend = nil
-	} else if pend == nil || pend.index != sc.index || !sc.index.Fresh(pend.p) {
-		pend = nil
+	if sc := c.scopes[Fingerprint(req.Scope)]; sc != nil {
 		if p, err := sc.index.Prepare(se.Vector); err == nil {
 			pend = &pendingAdd{index: sc.index, p: p}
 		}

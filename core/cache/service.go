@@ -77,11 +77,6 @@ type Cache struct {
 	recency sync.Mutex
 	byAge   *list.List // unpinned entries by creation, front = oldest
 
-	// fills holds the fills that stamped lookups which missed prepared
-	// (see LookupStamped), by exact key, under its own mutex.
-	fillsMu sync.Mutex
-	fills   map[string]preparedFill
-
 	building bool
 	wg       sync.WaitGroup
 	stop     chan struct{}
@@ -623,57 +618,7 @@ func (c *Cache) lookupOnce(ctx context.Context, req Request, explain bool, st *S
 	if res.Outcome == SemanticHit {
 		return c.withResponse(ctx, res)
 	}
-	if st != nil && res.Outcome == Miss {
-		c.prepareFill(key, fp, q.Vector)
-	}
 	return res, nil
-}
-
-// maxPreparedFills bounds the prepared fills kept. A replay planning ahead
-// uses each within a few dozen requests; those never used (the request
-// was served from the cache after all) are dropped when the bound is hit.
-const maxPreparedFills = 4096
-
-// preparedFill is the costly part of a Put made ahead: the prompt's
-// vector, and its neighbours in the scope's graph (nil before the scope
-// has one).
-type preparedFill struct {
-	vec  []float32
-	pend *pendingAdd
-}
-
-// prepareFill prepares the fill of a stamped lookup that missed: a replay
-// planning ahead makes such lookups on spare goroutines, and the fill that
-// follows most misses runs on the one goroutine that executes requests in
-// order, which sets the pace. Put then takes the vector and, when the
-// additions in between left its search valid (vindex.Index.Fresh), the
-// graph neighbours too: the same entry and graph as without.
-func (c *Cache) prepareFill(key, fp string, vec []float32) {
-	var pend *pendingAdd
-	c.mu.RLock()
-	if sc := c.scopes[fp]; sc != nil {
-		if p, err := sc.index.Prepare(vec); err == nil {
-			pend = &pendingAdd{index: sc.index, p: p}
-		}
-	}
-	c.mu.RUnlock()
-	c.fillsMu.Lock()
-	if c.fills == nil || len(c.fills) >= maxPreparedFills {
-		c.fills = make(map[string]preparedFill)
-	}
-	c.fills[key] = preparedFill{vec: vec, pend: pend}
-	c.fillsMu.Unlock()
-}
-
-// takeFill removes and returns the fill prepared for key, if any.
-func (c *Cache) takeFill(key string) (preparedFill, bool) {
-	c.fillsMu.Lock()
-	defer c.fillsMu.Unlock()
-	f, ok := c.fills[key]
-	if ok {
-		delete(c.fills, key)
-	}
-	return f, ok
 }
 
 func dimOf(v [][]float32) int {

@@ -187,23 +187,21 @@ func (ix *Index) linkLayer(slot uint32, l int, sorted []cand, sc *scratch) {
 type Pending struct {
 	codes []int8
 	scale float32
-	ver   uint64   // the index Prepare searched
-	cands []cand   // its layer-0 candidates, best first; nil when not searched
-	read  []uint32 // the nodes whose links the search followed
+	ver   uint64 // the index Prepare searched
+	slot  uint32 // the slot the vector takes if nothing is added first
+	cands []cand // its layer-0 candidates, best first; nil when not searched
 }
 
 // Prepare quantizes vec and, when the index would insert it into the graph
 // as it is, searches the graph for its neighbours as a level-0 node, which
 // most nodes are (a node reaches level 1 with probability 1/M). It only
 // reads the index: it may run concurrently with searches and other
-// Prepares, not with changes. The search stays good for AddPending while
-// the index only grows without changing the links it followed (Fresh), so
-// a vector may be prepared well before it is added.
+// Prepares, not with changes.
 func (ix *Index) Prepare(vec []float32) (*Pending, error) {
 	if len(vec) != ix.dim {
 		return nil, fmt.Errorf("vindex prepare: %w: got %d, index holds %d", ErrDim, len(vec), ix.dim)
 	}
-	p := &Pending{codes: make([]int8, ix.dim), ver: ix.ver}
+	p := &Pending{codes: make([]int8, ix.dim), ver: ix.ver, slot: uint32(len(ix.ids))}
 	p.scale = quantize(p.codes, vec)
 	if !ix.graphOn || ix.built != len(ix.ids) || ix.built == 0 {
 		return p, nil
@@ -215,26 +213,14 @@ func (ix *Index) Prepare(vec []float32) (*Pending, error) {
 		q = append(q, float32(x)*p.scale)
 	}
 	sc.q = q
-	tr := Trace{slots: make([]uint32, 0, 2*ix.opt.EfConstruction)}
 	ep := cand{ix.entry, ix.sim(q, ix.entry)}
 	for l := ix.maxLvl; l > 0; l-- {
-		ep = ix.greedy(q, ep, l, &tr)
+		ep = ix.greedy(q, ep, l, nil)
 	}
-	w := ix.searchLayer(q, ep, ix.opt.EfConstruction, 0, uint32(len(ix.ids))+1, sc, &tr)
+	w := ix.searchLayer(q, ep, ix.opt.EfConstruction, 0, p.slot+1, sc, nil)
 	p.cands = append([]cand(nil), w...)
 	sortDescInPlace(p.cands)
-	p.read = tr.slots
 	return p, nil
-}
-
-// Fresh reports whether AddPending would take p's search rather than make
-// it again: the graph is in use and fully built, and since Prepare it has
-// only grown, with none of the links the search followed changed (as for
-// SearchUnchanged, a new node is reachable only through changed links), so
-// the search made now would find the same candidates. Like Prepare it only
-// reads the index.
-func (ix *Index) Fresh(p *Pending) bool {
-	return p.cands != nil && ix.graphOn && ix.built == len(ix.ids) && ix.linksSince(p.ver, p.read)
 }
 
 // connect adds a link n -> s at level l, pruning n's list with the

@@ -216,7 +216,7 @@ func (ix *Index) AddPending(id int64, p *Pending) error {
 		return fmt.Errorf("vindex add %d: %w", id, ErrDuplicate)
 	}
 	var pre []cand
-	if ix.Fresh(p) {
+	if p.cands != nil && p.ver == ix.ver && p.slot == uint32(len(ix.ids)) {
 		pre = p.cands
 	}
 	ix.codes = append(ix.codes, p.codes...)
@@ -358,7 +358,7 @@ func (ix *Index) SearchTraced(q []float32, k, ef int, tr *Trace) ([]Hit, error) 
 // node is reachable only through links that changed. False is no answer:
 // search again.
 func (ix *Index) SearchUnchanged(tr *Trace) bool {
-	if !tr.graph || !ix.useGraph() {
+	if !tr.graph || !ix.useGraph() || ix.dropAt > tr.ver || ix.topAt > tr.ver {
 		return false
 	}
 	ef := tr.ef
@@ -368,18 +368,8 @@ func (ix *Index) SearchUnchanged(tr *Trace) bool {
 	if max(ef, tr.k) != tr.used {
 		return false
 	}
-	return ix.linksSince(tr.ver, tr.slots)
-}
-
-// linksSince reports whether, since version ver, nothing was removed, the
-// entry point and top level stayed, and none of slots had its links
-// changed.
-func (ix *Index) linksSince(ver uint64, slots []uint32) bool {
-	if ix.dropAt > ver || ix.topAt > ver {
-		return false
-	}
-	for _, s := range slots {
-		if ix.linkAt[s] > ver {
+	for _, s := range tr.slots {
+		if ix.linkAt[s] > tr.ver {
 			return false
 		}
 	}

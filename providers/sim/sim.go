@@ -182,14 +182,16 @@ func (p *Provider) Chat(ctx context.Context, req llm.Request, onDelta func(strin
 
 	counter := p.toks.ForModel(req.Model)
 	text, finish := p.Answer(req.Model, clean), "stop"
-	if req.MaxTokens > 0 && counter.Count(text).Tokens > req.MaxTokens {
+	n := counter.Count(text).Tokens
+	if req.MaxTokens > 0 && n > req.MaxTokens {
 		text, finish = truncate(text, counter, req.MaxTokens), "length"
+		n = counter.Count(text).Tokens
 	}
 	resp := llm.Response{
 		Text: text, Model: req.Model, Provider: Name, Simulated: true, FinishReason: finish,
 		// The simulator is the provider, so its count is its report.
 		UsageKnown: true,
-		Usage:      llm.Usage{PromptTokens: llm.PromptTokens(counter, req.Messages), CompletionTokens: counter.Count(text).Tokens},
+		Usage:      llm.Usage{PromptTokens: llm.PromptTokens(counter, req.Messages), CompletionTokens: n},
 	}
 	if err := sleep(ctx, p.cfg.Latency); err != nil {
 		return llm.Response{}, fmt.Errorf("simulated request canceled: %w", err)

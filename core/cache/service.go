@@ -77,6 +77,11 @@ type Cache struct {
 	recency sync.Mutex
 	byAge   *list.List // unpinned entries by creation, front = oldest
 
+	// vecs pools the candidate vectors of lookups (*[]float32): a lookup
+	// dequantizes its 8 candidates' vectors only to judge them, which was
+	// the largest allocation of a replay.
+	vecs sync.Pool
+
 	building bool
 	wg       sync.WaitGroup
 	stop     chan struct{}
@@ -604,17 +609,23 @@ func (c *Cache) lookupOnce(ctx context.Context, req Request, explain bool, st *S
 	}
 	q := Text{Prompt: req.Prompt, Vector: vecs[0]}
 
+	buf, _ := c.vecs.Get().(*[]float32)
+	if buf == nil {
+		buf = new([]float32)
+	}
 	c.mu.RLock()
 	if st != nil {
 		st.recheck(c, q.Vector)
 	}
-	v := c.gather(req, q, now, st)
+	v := c.gather(req, q, now, st, *buf)
 	c.mu.RUnlock()
 	// Judging is most of a lookup's work; it runs without the lock, so a
 	// fill (Put, which takes the write lock) does not wait for it. It reads
 	// only what gather copied and entry fields that never change.
 	qj := c.judgeQuery(q)
 	res = c.semantic(req, qj, v, qj.all(v.cands), res, now, expiredExact, explain)
+	*buf = v.vecs // the result holds no candidate vector
+	c.vecs.Put(buf)
 	if res.Outcome == SemanticHit {
 		return c.withResponse(ctx, res)
 	}
@@ -683,14 +694,15 @@ type candidate struct {
 type lookupView struct {
 	index   string // the scope's index mode; "empty" without a scope
 	cands   []candidate
-	stale   int    // the scope's entries embedded by another embedder
+	vecs    []float32 // the candidates' vectors
+	stale   int       // the scope's entries embedded by another embedder
 	none    bool   // the cache holds no entries
 	nearest string // nearestScopeDiff, when the scope has no candidates
 }
 
-// gather searches the request's scope and copies the candidates (caller
-// holds the read lock).
-func (c *Cache) gather(req Request, q Text, now time.Time, st *Stamp) lookupView {
+// gather searches the request's scope and copies the candidates, their
+// vectors into vecs (caller holds the read lock).
+func (c *Cache) gather(req Request, q Text, now time.Time, st *Stamp, vecs []float32) lookupView {
 	v := lookupView{index: "empty", none: len(c.entries) == 0}
 	sc := c.scopes[Fingerprint(req.Scope)]
 	if sc != nil {
@@ -704,7 +716,7 @@ func (c *Cache) gather(req Request, q Text, now time.Time, st *Stamp) lookupView
 			hits, err = sc.index.Search(q.Vector, candidatesPerLookup, 0)
 		}
 		if err == nil { // a dimension mismatch cannot happen: New checked Dim and Lookup the vector
-			v.cands = c.candidates(sc, hits, now)
+			v.cands, v.vecs = c.candidates(sc, hits, now, vecs)
 		}
 	}
 	if len(v.cands) == 0 && v.stale == 0 && !v.none {
@@ -713,18 +725,25 @@ func (c *Cache) gather(req Request, q Text, now time.Time, st *Stamp) lookupView
 	return v
 }
 
-// candidates looks up the index's hits (caller holds the read lock).
-func (c *Cache) candidates(sc *scopeState, hits []vindex.Hit, now time.Time) []candidate {
+// candidates looks up the index's hits (caller holds the read lock). Their
+// vectors are written into vecs, grown when short, which is returned for
+// reuse once the candidates are judged.
+func (c *Cache) candidates(sc *scopeState, hits []vindex.Hit, now time.Time, vecs []float32) ([]candidate, []float32) {
+	dim := c.emb.Dim()
+	if cap(vecs) < len(hits)*dim {
+		vecs = make([]float32, len(hits)*dim)
+	}
+	vecs = vecs[:len(hits)*dim]
 	out := make([]candidate, 0, len(hits))
-	for _, h := range hits {
+	for i, h := range hits {
 		e := c.entries[h.ID]
-		v, ok := sc.index.Vector(h.ID)
+		v, ok := sc.index.VectorTo(vecs[i*dim:(i+1)*dim:(i+1)*dim], h.ID)
 		if e == nil || !ok {
 			continue
 		}
 		out = append(out, candidate{e: e, v: v, expired: c.expired(e, now), ttl: c.ttlLeft(e, now)})
 	}
-	return out
+	return out, vecs
 }
 
 // queryJudge judges one query against candidates. With a PreparedJudge the
@@ -842,7 +861,8 @@ func (c *Cache) judgeScope(sc *scopeState, qj *queryJudge, k int, now time.Time)
 	if err != nil {
 		return nil // dimension mismatch cannot happen: New checked Dim and Lookup the vector
 	}
-	return qj.all(c.candidates(sc, hits, now))
+	cands, _ := c.candidates(sc, hits, now, nil)
+	return qj.all(cands)
 }
 
 // crossScope finds entries of other scopes (same tenant only: another

@@ -696,8 +696,8 @@ type lookupView struct {
 	cands   []candidate
 	vecs    []float32 // the candidates' vectors
 	stale   int       // the scope's entries embedded by another embedder
-	none    bool   // the cache holds no entries
-	nearest string // nearestScopeDiff, when the scope has no candidates
+	none    bool      // the cache holds no entries
+	nearest string    // nearestScopeDiff, when the scope has no candidates
 }
 
 // gather searches the request's scope and copies the candidates, their

@@ -77,10 +77,10 @@ type Cache struct {
 	recency sync.Mutex
 	byAge   *list.List // unpinned entries by creation, front = oldest
 
-	// vecs pools the candidate vectors of lookups (*[]float32): a lookup
-	// dequantizes its 8 candidates' vectors only to judge them, which was
-	// the largest allocation of a replay.
-	vecs sync.Pool
+	// scratch pools what a lookup needs only while it decides
+	// (*lookupScratch): its candidates' vectors, dequantized only to judge
+	// them, were the largest allocation of a replay.
+	scratch sync.Pool
 
 	building bool
 	wg       sync.WaitGroup
@@ -609,23 +609,26 @@ func (c *Cache) lookupOnce(ctx context.Context, req Request, explain bool, st *S
 	}
 	q := Text{Prompt: req.Prompt, Vector: vecs[0]}
 
-	buf, _ := c.vecs.Get().(*[]float32)
-	if buf == nil {
-		buf = new([]float32)
+	sc, _ := c.scratch.Get().(*lookupScratch)
+	if sc == nil {
+		sc = new(lookupScratch)
 	}
 	c.mu.RLock()
 	if st != nil {
 		st.recheck(c, q.Vector)
 	}
-	v := c.gather(req, q, now, st, *buf)
+	v := c.gather(req, q, now, st, sc.vecs)
 	c.mu.RUnlock()
 	// Judging is most of a lookup's work; it runs without the lock, so a
 	// fill (Put, which takes the write lock) does not wait for it. It reads
 	// only what gather copied and entry fields that never change.
 	qj := c.judgeQuery(q)
-	res = c.semantic(req, qj, v, qj.all(v.cands), res, now, expiredExact, explain)
-	*buf = v.vecs // the result holds no candidate vector
-	c.vecs.Put(buf)
+	sc.judged = qj.all(v.cands, sc.judged)
+	res = c.semantic(req, qj, v, sc.judged, res, now, expiredExact, explain)
+	// The result refers to no candidate or judgement: the scratch is free.
+	sc.vecs = v.vecs
+	clear(sc.judged)
+	c.scratch.Put(sc)
 	if res.Outcome == SemanticHit {
 		return c.withResponse(ctx, res)
 	}
@@ -773,9 +776,15 @@ func (qj *queryJudge) one(e *entry, v []float32) Judgement {
 	return qj.pj.JudgePrepared(qj.p, cached)
 }
 
-// all judges the candidates, in order.
-func (qj *queryJudge) all(cands []candidate) []scored {
-	out := make([]scored, len(cands))
+// lookupScratch is the memory a lookup reuses.
+type lookupScratch struct {
+	vecs   []float32
+	judged []scored
+}
+
+// all judges the candidates, in order, into out's array when it has room.
+func (qj *queryJudge) all(cands []candidate, out []scored) []scored {
+	out = slices.Grow(out[:0], len(cands))[:len(cands)]
 	for i, cd := range cands {
 		out[i] = scored{candidate: cd, j: qj.one(cd.e, cd.v)}
 	}
@@ -862,7 +871,7 @@ func (c *Cache) judgeScope(sc *scopeState, qj *queryJudge, k int, now time.Time)
 		return nil // dimension mismatch cannot happen: New checked Dim and Lookup the vector
 	}
 	cands, _ := c.candidates(sc, hits, now, nil)
-	return qj.all(cands)
+	return qj.all(cands, nil)
 }
 
 // crossScope finds entries of other scopes (same tenant only: another

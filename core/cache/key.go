@@ -33,6 +33,26 @@ const keyVersion = "penny-cache-key-v2"
 // meaning often enough that folding case would serve wrong answers; the
 // semantic layer is where near-identical wording is matched, under guards.
 func Normalize(s string) string {
+	if normalLine(s) {
+		return s // most prompts and system prompts: two are normalized per lookup
+	}
+	return normalize(s)
+}
+
+// normalLine reports whether Normalize leaves s as it is because s is one
+// line of printable ASCII (NFC already) with no tab, no run of spaces and
+// no space at either end. The empty string is one too.
+func normalLine(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < ' ' || c > '~' || (c == ' ' && (i == 0 || i == len(s)-1 || s[i-1] == ' ')) {
+			return false
+		}
+	}
+	return true
+}
+
+func normalize(s string) string {
 	s = norm.NFC.String(s)
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	s = strings.ReplaceAll(s, "\r", "\n")
@@ -87,32 +107,40 @@ func collapseSpaces(s string) string {
 	return b.String()
 }
 
-// canonicalScope writes every Scope field, named and length-prefixed, so
-// that no two different scopes serialize alike ("a"+"bc" vs "ab"+"c").
-func canonicalScope(b *strings.Builder, s Scope) {
-	field := func(name, v string) {
-		b.WriteString(name)
-		b.WriteByte('=')
-		b.WriteString(strconv.Itoa(len(v)))
-		b.WriteByte(':')
-		b.WriteString(v)
-		b.WriteByte('\n')
-	}
-	field("model", s.Model)
-	field("system", Normalize(s.System))
+// canonicalScope appends every Scope field to b, named and
+// length-prefixed, so that no two different scopes serialize alike
+// ("a"+"bc" vs "ab"+"c").
+func canonicalScope(b []byte, s Scope) []byte {
+	b = field(b, "model", s.Model)
+	b = field(b, "system", Normalize(s.System))
 	// 'g' with -1 precision is the shortest exact representation, so 0.7
 	// and 0.70 agree and 0.7 and 0.70000001 do not.
-	field("temperature", strconv.FormatFloat(s.Temperature, 'g', -1, 64))
-	field("max_tokens", strconv.Itoa(s.MaxTokens))
-	field("tools", s.Tools)
-	field("format", s.Format)
-	field("tenant", s.Tenant)
-	field("source", s.Source)
+	var num [32]byte
+	b = field(b, "temperature", strconv.AppendFloat(num[:0], s.Temperature, 'g', -1, 64))
+	b = field(b, "max_tokens", strconv.AppendInt(num[:0], int64(s.MaxTokens), 10))
+	b = field(b, "tools", s.Tools)
+	b = field(b, "format", s.Format)
+	b = field(b, "tenant", s.Tenant)
+	return field(b, "source", s.Source)
 }
 
-func hash(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:])
+// field appends one named, length-prefixed field of canonicalScope.
+func field[T string | []byte](b []byte, name string, v T) []byte {
+	b = append(b, name...)
+	b = append(b, '=')
+	b = strconv.AppendInt(b, int64(len(v)), 10)
+	b = append(b, ':')
+	b = append(b, v...)
+	return append(b, '\n')
+}
+
+// hash is the hex SHA-256 of b. Keys are built in a buffer on the stack
+// (when they fit) and hashed from it: a lookup computes two.
+func hash(b []byte) string {
+	h := sha256.Sum256(b)
+	var x [2 * sha256.Size]byte
+	hex.Encode(x[:], h[:])
+	return string(x[:])
 }
 
 // ExactKey is the exact-match key of a request: a SHA-256 over the key
@@ -120,21 +148,19 @@ func hash(s string) string {
 func ExactKey(r Request) string { return exactKey(Normalize(r.Prompt), r.Scope) }
 
 func exactKey(normPrompt string, s Scope) string {
-	var b strings.Builder
-	b.WriteString(keyVersion + "\n")
-	canonicalScope(&b, s)
-	b.WriteString("prompt=")
-	b.WriteString(normPrompt)
-	return hash(b.String())
+	var buf [512]byte
+	b := append(buf[:0], keyVersion+"\n"...)
+	b = canonicalScope(b, s)
+	b = append(b, "prompt="...)
+	return hash(append(b, normPrompt...))
 }
 
 // Fingerprint identifies a scope; semantic lookups only compare entries
 // with the same fingerprint.
 func Fingerprint(s Scope) string {
-	var b strings.Builder
-	b.WriteString(keyVersion + "/scope\n")
-	canonicalScope(&b, s)
-	return hash(b.String())
+	var buf [256]byte
+	b := append(buf[:0], keyVersion+"/scope\n"...)
+	return hash(canonicalScope(b, s))
 }
 
 // DiffScope names the components in which have differs from want, e.g.

@@ -149,3 +149,59 @@ func TestConfigTOML(t *testing.T) {
 		t.Fatalf("decoded %+v", o.Cache)
 	}
 }
+
+// keyGoldenRequests cover every Scope field, Normalize's rules and values
+// whose formatting could drift (floats, negative and large numbers).
+var keyGoldenRequests = []Request{
+	{Prompt: "p"},
+	{Prompt: "How do I reset my password?", Scope: Scope{Model: "gpt-4o-mini"}},
+	{Prompt: "  two\r\n\r\n\r\nblank   lines\t \n```\n  code   kept  \n```", Scope: Scope{Model: "m", System: " be  brief \r\n", Temperature: 0.7, MaxTokens: 400}},
+	{Prompt: "é vs e\u0301", Scope: Scope{Model: "m", System: "s", Temperature: 0.70000001, MaxTokens: -1, Tools: `[{"name":"x"}]`, Format: "json_object", Tenant: "team-a", Source: "simulated"}},
+	{Prompt: "big", Scope: Scope{Model: "ms", Temperature: 1e-300, MaxTokens: 1 << 40, Tenant: "ü"}},
+}
+
+// TestKeysAreStable pins exact keys and fingerprints: they are stored with
+// every cache entry, so a change of their bytes (without bumping
+// keyVersion) would silently orphan every stored entry.
+func TestKeysAreStable(t *testing.T) {
+	want := [][2]string{
+		{"f3a374c6743d0d316608253d3e065570cc1fb7a4a66bb0ca70045d29d3e44ff7", "7795bf4e6931ff65e92f2a8c7e437b0a44020163279724a6137ad0cbae3fdcf4"},
+		{"044e4c5d1d635ccfbddcd5acea5474b5e80747ecddd399958ec8b0ffdd9e6c06", "d4f1001fd8c88a4354238e3168211575f75eadb761338287f5d076fa533a72a5"},
+		{"b98e8b652b6090798e9ffabc88b0e02f04ce5cd20a59b52be1a8bebb7c085a2d", "dcb6927a4bbccdd163f7ef7bfd725971e10fff1f12bc74afdcd83dd937b945b8"},
+		{"20abe0a0c29cce1e07540821af0461740026ef50d41bba3cf3c9d0affed32ee6", "3693b254f8fd20238d37658c45bcf3a839300ca4d040b226c2cfcd4371f10801"},
+		{"dbe6b473e3c5010e93cab6f2546e05a287226f065db9af62899c1e9af733dc82", "e49015d4badf2a0cdc58b984fe779ffa66a9b8de1daa55c1b9b48ce4044db92b"},
+	}
+	if len(want) != len(keyGoldenRequests) {
+		t.Fatalf("%d golden keys for %d requests", len(want), len(keyGoldenRequests))
+	}
+	for i, r := range keyGoldenRequests {
+		if k, fp := ExactKey(r), Fingerprint(r.Scope); k != want[i][0] || fp != want[i][1] {
+			t.Errorf("request %d: key %s, fingerprint %s; want %s, %s", i, k, fp, want[i][0], want[i][1])
+		}
+	}
+}
+
+// FuzzNormalLine: the fast path of Normalize returns only what the full
+// normalization would.
+func FuzzNormalLine(f *testing.F) {
+	for _, s := range []string{"", "a", "How do I reset my password?", " a", "a ", "a  b", "a\tb", "```go", "é", "a\nb", "x\x7f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if normalLine(s) && normalize(s) != s {
+			t.Fatalf("%q is taken as normal; normalize gives %q", s, normalize(s))
+		}
+	})
+}
+
+// TestKeyAllocs: a lookup computes an exact key and a fingerprint, so each
+// allocates only its result for a prompt and system prompt already normal.
+func TestKeyAllocs(t *testing.T) {
+	r := Request{Prompt: "How do I reset my password?", Scope: Scope{Model: "gpt-4o-mini", System: "Be brief.", Temperature: 0.7, MaxTokens: 400}}
+	if n := testing.AllocsPerRun(100, func() { ExactKey(r) }); n > 1 {
+		t.Errorf("ExactKey: %v allocations", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { Fingerprint(r.Scope) }); n > 1 {
+		t.Errorf("Fingerprint: %v allocations", n)
+	}
+}

@@ -1146,10 +1146,10 @@ func runGuardsWith(q, c *analysis, opts GuardOptions, onlyQ, onlyC []entity) (gu
 // present in b depends only on the entity (its key) and b, so b remembers
 // it (presenceMemo); acronymMatch also depends on a and is not memoized.
 // An analysis's entity keys are distinct (findEntities dedupes them), so
-// what is known is kept per entity index.
-func unmatchedEntities(a, b *analysis) []entity {
+// what is known is kept per entity index. The list is appended to out.
+func unmatchedEntities(a, b *analysis, out []entity) []entity {
 	if len(a.entities) == 0 {
-		return nil
+		return out
 	}
 	const (
 		unknown = iota
@@ -1177,7 +1177,6 @@ func unmatchedEntities(a, b *analysis) []entity {
 		}
 		b.present.mu.Unlock()
 	}
-	var out []entity
 	learned := false
 	for i, e := range a.entities {
 		if state[i] == unknown {
@@ -1204,6 +1203,12 @@ func unmatchedEntities(a, b *analysis) []entity {
 		b.present.mu.Unlock()
 	}
 	return out
+}
+
+// clearEntities empties es for reuse, dropping what its elements point to.
+func clearEntities(es []entity) []entity {
+	clear(es)
+	return es[:0]
 }
 
 func texts(es []entity) []string {

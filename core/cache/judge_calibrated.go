@@ -155,10 +155,13 @@ func (j *Calibrated) judge(q *analysis, qv []float32, c *analysis, cv []float32)
 	if sc == nil {
 		sc = new(scratch)
 	}
-	onlyQ, onlyC := unmatchedEntities(q, c), unmatchedEntities(c, q)
+	onlyQ := unmatchedEntities(q, c, sc.onlyQ[:0])
+	onlyC := unmatchedEntities(c, q, sc.onlyC[:0])
 	f := computeFeaturesWith(q, c, qv, cv, j.lex, onlyQ, onlyC, sc)
-	j.scratch.Put(sc)
 	g, d := runGuardsWith(q, c, j.guards, onlyQ, onlyC)
+	// The guards' verdict and detail are strings: nothing keeps the lists.
+	sc.onlyQ, sc.onlyC = clearEntities(onlyQ), clearEntities(onlyC)
+	j.scratch.Put(sc)
 	return Judgement{Score: j.model.Probability(f), Cosine: f.Cosine, Guard: g, Detail: d, Features: f}
 }
 

@@ -317,6 +317,7 @@ type scratch struct {
 	bestQ, bestC, out, zeros              []float64
 	miss, rows                            []int32
 	qInC, cInQ                            []bool
+	onlyQ, onlyC                          []entity // unmatchedEntities
 }
 
 // bools returns s resized to n, all false.

@@ -617,7 +617,7 @@ func (c *Cache) lookupOnce(ctx context.Context, req Request, explain bool, st *S
 	if st != nil {
 		st.recheck(c, q.Vector)
 	}
-	v := c.gather(req, q, now, st, sc.vecs)
+	v := c.gather(req, q, now, st, sc)
 	c.mu.RUnlock()
 	// Judging is most of a lookup's work; it runs without the lock, so a
 	// fill (Put, which takes the write lock) does not wait for it. It reads
@@ -626,8 +626,12 @@ func (c *Cache) lookupOnce(ctx context.Context, req Request, explain bool, st *S
 	sc.judged = qj.all(v.cands, sc.judged)
 	res = c.semantic(req, qj, v, sc.judged, res, now, expiredExact, explain)
 	// The result refers to no candidate or judgement: the scratch is free.
-	sc.vecs = v.vecs
-	clear(sc.judged)
+	if v.vecs != nil { // gathered: the slices may have grown
+		sc.cands, sc.vecs = v.cands, v.vecs
+	}
+	sc.cands, sc.judged = sc.cands[:0], sc.judged[:0]
+	clear(sc.cands[:cap(sc.cands)])
+	clear(sc.judged[:cap(sc.judged)])
 	c.scratch.Put(sc)
 	if res.Outcome == SemanticHit {
 		return c.withResponse(ctx, res)
@@ -703,23 +707,22 @@ type lookupView struct {
 	nearest string    // nearestScopeDiff, when the scope has no candidates
 }
 
-// gather searches the request's scope and copies the candidates, their
-// vectors into vecs (caller holds the read lock).
-func (c *Cache) gather(req Request, q Text, now time.Time, st *Stamp, vecs []float32) lookupView {
+// gather searches the request's scope and copies the candidates into
+// sc's memory (caller holds the read lock).
+func (c *Cache) gather(req Request, q Text, now time.Time, st *Stamp, sc *lookupScratch) lookupView {
 	v := lookupView{index: "empty", none: len(c.entries) == 0}
-	sc := c.scopes[Fingerprint(req.Scope)]
-	if sc != nil {
-		v.index, v.stale = sc.index.Mode(), sc.stale
+	if ss := c.scopes[Fingerprint(req.Scope)]; ss != nil {
+		v.index, v.stale = ss.index.Mode(), ss.stale
 		var hits []vindex.Hit
 		var err error
 		if st != nil {
-			hits, err = sc.index.SearchTraced(q.Vector, candidatesPerLookup, 0, &st.trace)
+			hits, err = ss.index.SearchTraced(q.Vector, candidatesPerLookup, 0, &st.trace)
 			st.searched(v.index, hits)
 		} else {
-			hits, err = sc.index.Search(q.Vector, candidatesPerLookup, 0)
+			hits, err = ss.index.Search(q.Vector, candidatesPerLookup, 0)
 		}
 		if err == nil { // a dimension mismatch cannot happen: New checked Dim and Lookup the vector
-			v.cands, v.vecs = c.candidates(sc, hits, now, vecs)
+			v.cands, v.vecs = c.candidates(ss, hits, now, sc.cands, sc.vecs)
 		}
 	}
 	if len(v.cands) == 0 && v.stale == 0 && !v.none {
@@ -728,16 +731,15 @@ func (c *Cache) gather(req Request, q Text, now time.Time, st *Stamp, vecs []flo
 	return v
 }
 
-// candidates looks up the index's hits (caller holds the read lock). Their
-// vectors are written into vecs, grown when short, which is returned for
-// reuse once the candidates are judged.
-func (c *Cache) candidates(sc *scopeState, hits []vindex.Hit, now time.Time, vecs []float32) ([]candidate, []float32) {
+// candidates looks up the index's hits (caller holds the read lock),
+// appending them to out. Their vectors are written into vecs, grown when
+// short, which is returned for reuse once the candidates are judged.
+func (c *Cache) candidates(sc *scopeState, hits []vindex.Hit, now time.Time, out []candidate, vecs []float32) ([]candidate, []float32) {
 	dim := c.emb.Dim()
 	if cap(vecs) < len(hits)*dim {
 		vecs = make([]float32, len(hits)*dim)
 	}
 	vecs = vecs[:len(hits)*dim]
-	out := make([]candidate, 0, len(hits))
 	for i, h := range hits {
 		e := c.entries[h.ID]
 		v, ok := sc.index.VectorTo(vecs[i*dim:(i+1)*dim:(i+1)*dim], h.ID)
@@ -778,6 +780,7 @@ func (qj *queryJudge) one(e *entry, v []float32) Judgement {
 
 // lookupScratch is the memory a lookup reuses.
 type lookupScratch struct {
+	cands  []candidate
 	vecs   []float32
 	judged []scored
 }
@@ -870,7 +873,7 @@ func (c *Cache) judgeScope(sc *scopeState, qj *queryJudge, k int, now time.Time)
 	if err != nil {
 		return nil // dimension mismatch cannot happen: New checked Dim and Lookup the vector
 	}
-	cands, _ := c.candidates(sc, hits, now, nil)
+	cands, _ := c.candidates(sc, hits, now, nil, nil)
 	return qj.all(cands, nil)
 }
 

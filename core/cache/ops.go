@@ -117,7 +117,7 @@ func (c *Cache) Put(ctx context.Context, req Request, response string, meta Meta
 	}
 	c.mu.RUnlock()
 
-	c.mu.Lock()
+	c.lockForFill()
 	defer c.mu.Unlock()
 	id, replaced, err := c.store.Insert(ctx, se, response)
 	if err != nil {

@@ -158,7 +158,7 @@ const defaultFillPatience = time.Millisecond
 // others look up ahead: on 2 cores each fill left a core idle that long,
 // and the lookups, released together, more often had to be made again
 // (docs/BENCHMARKS.md: 8% of plans made again before, under 2% after;
-// 4,000–5,300 → 4,550–5,550 req/s at 100,000 entries). The fill tries for
+// 3,900–4,800 → 4,550–5,550 req/s at 100,000 entries). The fill tries for
 // the lock instead, yielding between tries, so lookups keep starting and
 // the fill gets in when none is in flight; after fillPatience it queues as
 // before, so lookups that overlap without a gap cannot starve it.

@@ -41,23 +41,28 @@ func TestFillLetsLookupsIn(t *testing.T) {
 		}
 		looked <- err
 	}()
-	select {
-	case err := <-looked:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		c.mu.RUnlock()
+	err, ok := within(looked)
+	c.mu.RUnlock()
+	if !ok {
 		t.Fatal("a lookup waited behind the fill waiting for the write lock")
 	}
-	c.mu.RUnlock()
-	select {
-	case err := <-filled:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err, ok := within(filled); !ok {
 		t.Fatal("the fill did not finish after the lookups ended")
+	} else if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// within is what ch delivers within 10 s; false when nothing came.
+func within(ch <-chan error) (error, bool) {
+	select {
+	case err := <-ch:
+		return err, true
+	case <-time.After(10 * time.Second):
+		return nil, false
 	}
 }
 
@@ -102,13 +107,10 @@ func TestFillIsNotStarved(t *testing.T) {
 		_, err := c.Put(context.Background(), Request{Prompt: "a prompt filled under load", Scope: gpt}, "r", Meta{})
 		done <- err
 	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Error(err)
-		}
-	case <-time.After(10 * time.Second):
+	if err, ok := within(done); !ok {
 		t.Error("the fill was starved by overlapping lookups")
+	} else if err != nil {
+		t.Error(err)
 	}
 	close(stop)
 	if n := <-readers; n == 0 {

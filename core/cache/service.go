@@ -146,19 +146,20 @@ func New(cfg Config, store Store, emb embed.Embedder, judge Judge, clock func() 
 	return c, nil
 }
 
-// defaultFillPatience is Cache.fillPatience: ten graph searches at
+// defaultFillPatience is Cache.fillPatience: about eight graph searches at
 // 100,000 entries, long enough for the lookups in flight to finish, short
-// enough that a fill is never held up noticeably.
+// enough that a fill is never held up noticeably. With nothing else to run
+// a waiting fill spins that long at most.
 const defaultFillPatience = time.Millisecond
 
 // lockForFill takes the write lock for a fill (Put). sync.RWMutex stops
 // new readers as soon as a writer waits, so a fill waiting for one
 // lookup's graph search (about 100 µs at 100,000 entries) held up every
 // lookup that started meanwhile. A replay fills from one goroutine while
-// others look up ahead: on 2 cores each fill left a core idle that long,
-// and the lookups, released together, more often had to be made again
-// (docs/BENCHMARKS.md: 8% of plans made again before, under 2% after;
-// 3,900–4,800 → 4,550–5,550 req/s at 100,000 entries). The fill tries for
+// others look up ahead, so on 2 cores its lookups queued behind every fill
+// (docs/BENCHMARKS.md: 3,900–4,800 → 4,550–5,550 req/s at 100,000
+// entries, and 8% of the plans made ahead made again before, under 2%
+// after). The fill tries for
 // the lock instead, yielding between tries, so lookups keep starting and
 // the fill gets in when none is in flight; after fillPatience it queues as
 // before, so lookups that overlap without a gap cannot starve it.

@@ -1050,6 +1050,11 @@ func TestEvalContracts(t *testing.T) {
 	if c, all := num(t, er, "cost_usd"), num(t, er, "all_strong_cost_usd"); c <= 0 || c > all {
 		t.Errorf("eval route: cost %v vs all-strong %v", c, all)
 	}
+	// Judge ratings (MT-Bench) are graded data: the report averages scores.
+	mt := s.ok(t, nil, "eval", "route", "--data", abs("fixtures", "route", "mt_bench.csv"))
+	if !strings.Contains(mt.stdout, "80 prompts") || !strings.Contains(mt.stdout, "mean score: weak 8.341, strong 9.228;") {
+		t.Errorf("eval route on MT-Bench ratings:\n%s", mt)
+	}
 	// None of the evaluations touches the user's cache or ledger.
 	if rep := s.run(t, nil, "ledger", "report", "--json"); rep.code == 0 {
 		if n := integer(t, jsonOf(t, rep), "totals.requests"); n != 0 {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pennyllm/penny/core/cost"
@@ -16,24 +17,50 @@ import (
 )
 
 // Labelled is one evaluation prompt: whether the weak and the strong model
-// answered it correctly (RouteLLM's response CSV format).
+// answered it correctly (RouteLLM's response CSV format), or, for graded
+// rows, how well each answered.
 type Labelled struct {
 	Prompt        string `json:"prompt"`
 	WeakCorrect   bool   `json:"weak_correct"`
 	StrongCorrect bool   `json:"strong_correct"`
-	Group         string `json:"group,omitempty"` // source file or subject; see Example.Group
+	// Graded rows carry quality scores instead of correctness, such as a
+	// judge's 1–10 ratings (RouteLLM evaluates MT-Bench that way); the
+	// metrics then average scores where they would count correct answers,
+	// and the correctness fields are unused.
+	Graded      bool    `json:"graded,omitempty"`
+	WeakScore   float64 `json:"weak_score,omitempty"`
+	StrongScore float64 `json:"strong_score,omitempty"`
+	Group       string  `json:"group,omitempty"` // source file or subject; see Example.Group
+}
+
+// quality is what each model's answer is worth to the metrics: 1 or 0 for
+// correctness, the score itself for graded rows.
+func (l Labelled) quality() (weak, strong float64) {
+	if l.Graded {
+		return l.WeakScore, l.StrongScore
+	}
+	return float64(b2i(l.WeakCorrect)), float64(b2i(l.StrongCorrect))
 }
 
 // StrongNeeded is the learned signal's label for an evaluation prompt: only
-// the strong model got it right.
-func (l Labelled) StrongNeeded() bool { return l.StrongCorrect && !l.WeakCorrect }
+// the strong model got it right (graded: the strong model scored higher).
+func (l Labelled) StrongNeeded() bool {
+	w, s := l.quality()
+	return s > w
+}
+
+// weakBetter is the opposite case: the weak model did better.
+func (l Labelled) weakBetter() bool {
+	w, s := l.quality()
+	return w > s
+}
 
 // ExamplesFromLabelled turns evaluation rows into learned-signal examples
 // (`penny eval route --train`).
 func ExamplesFromLabelled(data []Labelled) []Example {
 	out := make([]Example, len(data))
 	for i, d := range data {
-		out[i] = Example{Prompt: d.Prompt, StrongNeeded: d.StrongNeeded(), WeakBetter: d.WeakCorrect && !d.StrongCorrect, Group: d.Group}
+		out[i] = Example{Prompt: d.Prompt, StrongNeeded: d.StrongNeeded(), WeakBetter: d.weakBetter(), Group: d.Group}
 	}
 	return out
 }
@@ -111,52 +138,77 @@ func (t csvTable) cell(n, c int) string {
 	return t.rows[n][c]
 }
 
-// outcomeColumns finds the prompt and the weak and strong correctness
-// columns. With allowEmpty, empty cells do not disqualify a boolean column
-// (rows labelled with a tier need no outcome); the columns may then be
-// absent, and wi, si are -1.
-func (t csvTable) outcomeColumns(opt CSVOptions, skip int, allowEmpty bool) (pi, wi, si int, err error) {
+// outcomeCols are the columns a labelled row is read from: the prompt and
+// the weak and the strong model's outcome, which are correctness (booleans)
+// or, when graded, quality scores (numbers).
+type outcomeCols struct {
+	prompt, weak, strong int
+	graded               bool
+}
+
+// outcomeColumns finds the prompt and the weak and strong outcome columns.
+// Unnamed outcome columns default to the first two other columns holding
+// only booleans or, when there are none, the only two holding only numbers
+// (scores; more than two would make the choice a guess). With allowEmpty,
+// empty cells do not disqualify a column (rows labelled with a tier need no
+// outcome); the columns may then be absent, and weak and strong are -1.
+func (t csvTable) outcomeColumns(opt CSVOptions, skip int, allowEmpty bool) (outcomeCols, error) {
+	none := outcomeCols{-1, -1, -1, false}
 	promptName := cmpOr(opt.Prompt, "prompt")
-	pi = t.col(promptName)
+	pi := t.col(promptName)
 	if pi < 0 {
-		return -1, -1, -1, fmt.Errorf("csv has no %q column (columns: %s)", promptName, strings.Join(t.header, ", "))
+		return none, fmt.Errorf("csv has no %q column (columns: %s)", promptName, strings.Join(t.header, ", "))
 	}
-	wi, si = -1, -1
+	c := outcomeCols{pi, -1, -1, false}
 	if opt.Weak != "" {
-		if wi = t.col(opt.Weak); wi < 0 {
-			return -1, -1, -1, fmt.Errorf("csv has no weak column %q", opt.Weak)
+		if c.weak = t.col(opt.Weak); c.weak < 0 {
+			return none, fmt.Errorf("csv has no weak column %q", opt.Weak)
 		}
 	}
 	if opt.Strong != "" {
-		if si = t.col(opt.Strong); si < 0 {
-			return -1, -1, -1, fmt.Errorf("csv has no strong column %q", opt.Strong)
+		if c.strong = t.col(opt.Strong); c.strong < 0 {
+			return none, fmt.Errorf("csv has no strong column %q", opt.Strong)
 		}
 	}
-	if wi < 0 || si < 0 {
-		// Defaults: the first two non-prompt columns holding only booleans.
-		var boolCols []int
-		for c := range t.header {
-			if c == pi || c == wi || c == si || c == skip {
-				continue
+	isBool := func(col int) bool { return boolColumn(t.rows, col, allowEmpty) }
+	isNumber := func(col int) bool { return numberColumn(t.rows, col, allowEmpty) }
+	if c.weak < 0 || c.strong < 0 {
+		others := func(keep func(int) bool) []int {
+			var out []int
+			for col := range t.header {
+				if col != pi && col != c.weak && col != c.strong && col != skip && keep(col) {
+					out = append(out, col)
+				}
 			}
-			if boolColumn(t.rows, c, allowEmpty) {
-				boolCols = append(boolCols, c)
+			return out
+		}
+		cands := others(isBool)
+		if nums := others(isNumber); c.weak < 0 && c.strong < 0 && len(cands) == 0 && len(nums) == 2 {
+			cands = nums
+		}
+		if c.weak < 0 && len(cands) > 0 {
+			c.weak, cands = cands[0], cands[1:]
+		}
+		if c.strong < 0 && len(cands) > 0 {
+			c.strong = cands[0]
+		}
+		if c.weak < 0 || c.strong < 0 {
+			if allowEmpty {
+				return outcomeCols{pi, -1, -1, false}, nil
 			}
-		}
-		if wi < 0 && len(boolCols) > 0 {
-			wi, boolCols = boolCols[0], boolCols[1:]
-		}
-		if si < 0 && len(boolCols) > 0 {
-			si = boolCols[0]
-		}
-		if (wi < 0 || si < 0) && !allowEmpty {
-			return -1, -1, -1, fmt.Errorf("csv needs two boolean correctness columns besides %q (weak, then strong); name them with --weak and --strong", promptName)
-		}
-		if wi < 0 || si < 0 {
-			wi, si = -1, -1
+			return none, fmt.Errorf("csv needs two correctness columns besides %q (booleans or numeric scores; weak, then strong); name them with --weak and --strong", promptName)
 		}
 	}
-	return pi, wi, si, nil
+	if isBool(c.weak) && isBool(c.strong) {
+		return c, nil
+	}
+	for _, col := range []int{c.weak, c.strong} {
+		if !isNumber(col) {
+			return none, fmt.Errorf("csv column %q holds neither only booleans nor only numbers", t.header[col])
+		}
+	}
+	c.graded = true
+	return c, nil
 }
 
 // ParseCSV reads a RouteLLM response CSV (header row required). Extra
@@ -166,37 +218,50 @@ func ParseCSV(r io.Reader, opt CSVOptions) ([]Labelled, error) {
 	if err != nil {
 		return nil, err
 	}
-	pi, wi, si, err := t.outcomeColumns(opt, -1, false)
+	c, err := t.outcomeColumns(opt, -1, false)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Labelled, 0, len(t.rows))
 	for n, rec := range t.rows {
 		line := n + 2
-		if max(pi, wi, si) >= len(rec) {
-			return nil, fmt.Errorf("csv row %d: %d fields, want at least %d", line, len(rec), max(pi, wi, si)+1)
+		if need := max(c.prompt, c.weak, c.strong); need >= len(rec) {
+			return nil, fmt.Errorf("csv row %d: %d fields, want at least %d", line, len(rec), need+1)
 		}
-		w, s, err := t.outcome(n, wi, si)
+		l, err := t.outcome(n, c)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Labelled{Prompt: rec[pi], WeakCorrect: w, StrongCorrect: s, Group: opt.Group})
+		l.Prompt, l.Group = rec[c.prompt], opt.Group
+		out = append(out, l)
 	}
 	return out, nil
 }
 
-// outcome parses row n's weak and strong correctness.
-func (t csvTable) outcome(n, wi, si int) (weak, strong bool, err error) {
+// outcome parses row n's weak and strong outcome into a Labelled without
+// its prompt.
+func (t csvTable) outcome(n int, c outcomeCols) (Labelled, error) {
 	line := n + 2
-	w, ok := parseBool(t.cell(n, wi))
-	if !ok {
-		return false, false, fmt.Errorf("csv row %d: column %q: %q is not a boolean", line, t.header[wi], t.cell(n, wi))
+	if c.graded {
+		w, ok := parseScore(t.cell(n, c.weak))
+		if !ok {
+			return Labelled{}, fmt.Errorf("csv row %d: column %q: %q is not a number", line, t.header[c.weak], t.cell(n, c.weak))
+		}
+		s, ok := parseScore(t.cell(n, c.strong))
+		if !ok {
+			return Labelled{}, fmt.Errorf("csv row %d: column %q: %q is not a number", line, t.header[c.strong], t.cell(n, c.strong))
+		}
+		return Labelled{Graded: true, WeakScore: w, StrongScore: s}, nil
 	}
-	s, ok := parseBool(t.cell(n, si))
+	w, ok := parseBool(t.cell(n, c.weak))
 	if !ok {
-		return false, false, fmt.Errorf("csv row %d: column %q: %q is not a boolean", line, t.header[si], t.cell(n, si))
+		return Labelled{}, fmt.Errorf("csv row %d: column %q: %q is not a boolean", line, t.header[c.weak], t.cell(n, c.weak))
 	}
-	return w, s, nil
+	s, ok := parseBool(t.cell(n, c.strong))
+	if !ok {
+		return Labelled{}, fmt.Errorf("csv row %d: column %q: %q is not a boolean", line, t.header[c.strong], t.cell(n, c.strong))
+	}
+	return Labelled{WeakCorrect: w, StrongCorrect: s}, nil
 }
 
 // ParseExamplesCSV reads labelled examples for the learned signal:
@@ -215,28 +280,28 @@ func ParseExamplesCSV(r io.Reader, opt CSVOptions) ([]Example, error) {
 	if opt.Tier != "" && ti < 0 {
 		return nil, fmt.Errorf("csv has no tier column %q", opt.Tier)
 	}
-	pi, wi, si, err := t.outcomeColumns(opt, ti, ti >= 0)
+	c, err := t.outcomeColumns(opt, ti, ti >= 0)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Example, 0, len(t.rows))
 	for n, rec := range t.rows {
 		line := n + 2
-		if pi >= len(rec) {
-			return nil, fmt.Errorf("csv row %d: %d fields, want at least %d", line, len(rec), pi+1)
+		if c.prompt >= len(rec) {
+			return nil, fmt.Errorf("csv row %d: %d fields, want at least %d", line, len(rec), c.prompt+1)
 		}
 		if tier := strings.TrimSpace(t.cell(n, ti)); tier != "" {
-			out = append(out, Example{Prompt: rec[pi], Tier: tier, Group: opt.Group})
+			out = append(out, Example{Prompt: rec[c.prompt], Tier: tier, Group: opt.Group})
 			continue
 		}
-		if wi < 0 {
-			return nil, fmt.Errorf("csv row %d: no %q value and no boolean correctness columns (weak, then strong) to label it", line, tierName)
+		if c.weak < 0 {
+			return nil, fmt.Errorf("csv row %d: no %q value and no boolean correctness (or score) columns (weak, then strong) to label it", line, tierName)
 		}
-		w, s, err := t.outcome(n, wi, si)
+		l, err := t.outcome(n, c)
 		if err != nil {
 			return nil, fmt.Errorf("%w (or give the row a %q)", err, tierName)
 		}
-		out = append(out, Example{Prompt: rec[pi], StrongNeeded: s && !w, WeakBetter: w && !s, Group: opt.Group})
+		out = append(out, Example{Prompt: rec[c.prompt], StrongNeeded: l.StrongNeeded(), WeakBetter: l.weakBetter(), Group: opt.Group})
 	}
 	return out, nil
 }
@@ -251,6 +316,15 @@ func cmpOr(a, b string) string {
 // boolColumn reports whether every cell of column c is a boolean; with
 // allowEmpty, empty cells are accepted as long as one cell is a boolean.
 func boolColumn(rows [][]string, c int, allowEmpty bool) bool {
+	return typedColumn(rows, c, allowEmpty, func(s string) bool { _, ok := parseBool(s); return ok })
+}
+
+// numberColumn is boolColumn for scores.
+func numberColumn(rows [][]string, c int, allowEmpty bool) bool {
+	return typedColumn(rows, c, allowEmpty, func(s string) bool { _, ok := parseScore(s); return ok })
+}
+
+func typedColumn(rows [][]string, c int, allowEmpty bool, ok func(string) bool) bool {
 	seen := false
 	for _, r := range rows {
 		if c >= len(r) || strings.TrimSpace(r[c]) == "" {
@@ -259,12 +333,18 @@ func boolColumn(rows [][]string, c int, allowEmpty bool) bool {
 			}
 			return false
 		}
-		if _, ok := parseBool(r[c]); !ok {
+		if !ok(r[c]) {
 			return false
 		}
 		seen = true
 	}
 	return seen
+}
+
+// parseScore parses a finite number.
+func parseScore(s string) (float64, bool) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	return f, err == nil && !math.IsInf(f, 0) && !math.IsNaN(f)
 }
 
 func parseBool(s string) (bool, bool) {
@@ -307,16 +387,13 @@ func Sweep(scores []float64, data []Labelled) (Curve, error) {
 	if n == 0 {
 		return Curve{}, errors.New("sweep: no prompts")
 	}
-	var weak, strong int
+	var weak, strong float64
 	for _, d := range data {
-		if d.WeakCorrect {
-			weak++
-		}
-		if d.StrongCorrect {
-			strong++
-		}
+		w, s := d.quality()
+		weak += w
+		strong += s
 	}
-	c := Curve{Weak: float64(weak) / float64(n), Strong: float64(strong) / float64(n)}
+	c := Curve{Weak: weak / float64(n), Strong: strong / float64(n)}
 	order := make([]int, n)
 	for i := range order {
 		order[i] = i
@@ -331,15 +408,15 @@ func Sweep(scores []float64, data []Labelled) (Curve, error) {
 		return 0
 	})
 	c.Points = append(c.Points, Point{0, c.Weak})
-	correct := weak // correct answers with the current split
+	correct := weak // correct answers (graded: total score) with the current split
 	for i := 0; i < n; {
 		j := i
 		for j < n && scores[order[j]] == scores[order[i]] {
-			d := data[order[j]]
-			correct += b2i(d.StrongCorrect) - b2i(d.WeakCorrect)
+			w, s := data[order[j]].quality()
+			correct += s - w
 			j++
 		}
-		c.Points = append(c.Points, Point{float64(j) / float64(n), float64(correct) / float64(n)})
+		c.Points = append(c.Points, Point{float64(j) / float64(n), correct / float64(n)})
 		i = j
 	}
 	return c, nil
@@ -510,6 +587,9 @@ type Report struct {
 	StrongModel      string  `json:"strong_model"`
 	CompletionTokens int     `json:"completion_tokens_assumed"`
 	LearnedExamples  int     `json:"learned_examples"`
+	// Graded says the data holds scores, not correctness: the accuracies
+	// above are then mean scores.
+	Graded bool `json:"graded,omitempty"`
 }
 
 // Evaluate scores data with the router, sweeps the threshold and prices the
@@ -534,6 +614,7 @@ func (r *Router) Metrics(p *Prepared, scores []float64, opt EvalOptions) (Report
 		WeakModel: opt.Weak.ID, StrongModel: opt.Strong.ID,
 		CompletionTokens: cmpOrInt(opt.CompletionTokens, DefaultEvalCompletionTokens),
 		Threshold:        opt.Threshold,
+		Graded:           slices.ContainsFunc(p.Data, func(d Labelled) bool { return d.Graded }),
 	}
 	if r.learned != nil {
 		rep.LearnedExamples = r.learned.Len()
@@ -550,24 +631,26 @@ func (r *Router) Metrics(p *Prepared, scores []float64, opt EvalOptions) (Report
 	if rep.CPT80, err = c.CPT(0.8); err != nil {
 		return rep, fmt.Errorf("evaluate: %w", err)
 	}
-	var strongN, correct int
+	var strongN int
+	var correct float64
 	var total, allStrong, allWeak money.Nanos
 	for i, d := range p.Data {
 		u := cost.Usage{PromptTokens: int64(p.tokens[i]), CompletionTokens: int64(rep.CompletionTokens)}
 		sc, wc := cost.Request(opt.Strong, u), cost.Request(opt.Weak, u)
 		allStrong += sc
 		allWeak += wc
+		w, s := d.quality()
 		if clamp01(scores[i]) >= rep.Threshold {
 			strongN++
 			total += sc
-			correct += b2i(d.StrongCorrect)
+			correct += s
 		} else {
 			total += wc
-			correct += b2i(d.WeakCorrect)
+			correct += w
 		}
 	}
 	rep.StrongShare = float64(strongN) / float64(len(p.Data))
-	rep.Accuracy = float64(correct) / float64(len(p.Data))
+	rep.Accuracy = correct / float64(len(p.Data))
 	rep.CostUSD, rep.AllStrongCostUSD, rep.AllWeakCostUSD = total.USD(), allStrong.USD(), allWeak.USD()
 	for _, f := range []float64{rep.APGR, rep.CPT50, rep.CPT80} {
 		if math.IsNaN(f) {

@@ -184,3 +184,66 @@ func FuzzScan(f *testing.F) {
 		}
 	})
 }
+
+// Graded rows (judge scores, as in RouteLLM's MT-Bench evaluation) sweep
+// mean scores: four prompts with gains 1, 5, 0, 0, the gain-5 one ranked
+// first. Hand computation: weak mean 6.75, strong 8.25; the curve passes
+// (0.25, 8.0) and (0.5, 8.25); area 8.0, so APGR (8.0−6.75)/1.5 = 5/6, and
+// half the gap (7.5) is reached at 0.75/1.25 of the first quarter: 15%.
+func TestSweepGraded(t *testing.T) {
+	data := []Labelled{
+		{Prompt: "a", Graded: true, WeakScore: 8, StrongScore: 9},
+		{Prompt: "b", Graded: true, WeakScore: 4, StrongScore: 9},
+		{Prompt: "c", Graded: true, WeakScore: 9, StrongScore: 9},
+		{Prompt: "d", Graded: true, WeakScore: 6, StrongScore: 6},
+	}
+	c, err := Sweep([]float64{0.5, 0.9, 0.2, 0.1}, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := c.APGR()
+	if err != nil || math.Abs(a-5.0/6) > 1e-12 {
+		t.Errorf("APGR = %v, %v; want 5/6", a, err)
+	}
+	if cpt, _ := c.CPT(0.5); math.Abs(cpt-15) > 1e-9 {
+		t.Errorf("CPT(50%%) = %v, want 15", cpt)
+	}
+	if !data[1].StrongNeeded() || data[2].StrongNeeded() || data[2].weakBetter() {
+		t.Error("graded labels: b needs the strong model, c does not")
+	}
+}
+
+func TestParseCSVGraded(t *testing.T) {
+	rows, err := ParseCSV(strings.NewReader("prompt,mixtral,gpt4,answer\nq1,8,9,x\nq2,3.5,10,y\n"), CSVOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Labelled{{Prompt: "q1", Graded: true, WeakScore: 8, StrongScore: 9}, {Prompt: "q2", Graded: true, WeakScore: 3.5, StrongScore: 10}}
+	if len(rows) != 2 || rows[0] != want[0] || rows[1] != want[1] {
+		t.Errorf("rows = %+v", rows)
+	}
+	ex, err := ParseExamplesCSV(strings.NewReader("prompt,w,s\nq1,9,8\nq2,3,10\n"), CSVOptions{})
+	if err != nil || len(ex) != 2 || !ex[0].WeakBetter || ex[0].StrongNeeded || !ex[1].StrongNeeded {
+		t.Errorf("graded examples: %+v %v", ex, err)
+	}
+	// Named columns may be numeric even when others are too.
+	rows, err = ParseCSV(strings.NewReader("prompt,id,w,s\nq,7,1.5,2\n"), CSVOptions{Weak: "w", Strong: "s"})
+	if err != nil || len(rows) != 1 || rows[0].WeakScore != 1.5 || rows[0].StrongScore != 2 {
+		t.Errorf("named score columns: %+v %v", rows, err)
+	}
+	for name, bad := range map[string]string{
+		"three number columns":      "prompt,id,w,s\nq,7,3,4\n",
+		"bool and number":           "prompt,w,s\nq,True,7\n",
+		"number and text, named":    "prompt,w,s\nq,7,good\n",
+		"infinite score, named":     "prompt,w,s\nq,7,Inf\n",
+		"one number column missing": "prompt,w,s\nq,7,\n",
+	} {
+		opt := CSVOptions{}
+		if strings.HasSuffix(name, "named") {
+			opt = CSVOptions{Weak: "w", Strong: "s"}
+		}
+		if _, err := ParseCSV(strings.NewReader(bad), opt); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}

@@ -187,7 +187,7 @@ func TestParseExamplesCSV(t *testing.T) {
 		{
 			name: "no outcome columns without a tier column",
 			csv:  "prompt,notes\nhi,x\n",
-			err:  "two boolean correctness columns",
+			err:  "two correctness columns besides",
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -133,8 +133,8 @@ func evalRoute(ctx context.Context, d Deps, s IO, args []string) error {
 	var data, train listFlag
 	fs.Var(&data, "data", "RouteLLM response CSV to evaluate on (repeatable; following file names are taken too)")
 	fs.Var(&train, "train", "RouteLLM response CSV whose labels feed the learned signal; an optional tier column labels rows with a tier (repeatable)")
-	weakCol := fs.String("weak", "", "column of the weak model's correctness (default: the first boolean column)")
-	strongCol := fs.String("strong", "", "column of the strong model's correctness (default: the second boolean column)")
+	weakCol := fs.String("weak", "", "column of the weak model's correctness or score (default: the first boolean column)")
+	strongCol := fs.String("strong", "", "column of the strong model's correctness or score (default: the second boolean column)")
 	weakModel := fs.String("weak-model", "gpt-4o-mini", "catalog model that prices weak calls")
 	strongModel := fs.String("strong-model", "gpt-4o", "catalog model that prices strong calls")
 	threshold := fs.Float64("threshold", 0, "score at or above which a prompt goes to the strong model (0 = the configured one)")
@@ -180,8 +180,12 @@ func evalRoute(ctx context.Context, d Deps, s IO, args []string) error {
 	}
 	fmt.Fprintf(s.Stdout, "%d prompts (%d learned examples); weak %s, strong %s\n", rep.Prompts, len(trainRows), w.ID, st.ID)
 	fmt.Fprintf(s.Stdout, "APGR %.3f   CPT(50%%) %.1f%%   CPT(80%%) %.1f%%   (random routing: 0.500, 50%%, 80%%)\n", rep.APGR, rep.CPT50, rep.CPT80)
-	fmt.Fprintf(s.Stdout, "accuracy: weak %.3f, strong %.3f; at threshold %.2f: %.3f with %.1f%% strong calls\n",
-		rep.WeakAccuracy, rep.StrongAccuracy, rep.Threshold, rep.Accuracy, 100*rep.StrongShare)
+	quality := "accuracy"
+	if rep.Graded {
+		quality = "mean score"
+	}
+	fmt.Fprintf(s.Stdout, "%s: weak %.3f, strong %.3f; at threshold %.2f: %.3f with %.1f%% strong calls\n",
+		quality, rep.WeakAccuracy, rep.StrongAccuracy, rep.Threshold, rep.Accuracy, 100*rep.StrongShare)
 	fmt.Fprintf(s.Stdout, "cost at that threshold %s vs all-strong %s (completion %d tokens assumed)\n",
 		money.FromUSD(rep.CostUSD), money.FromUSD(rep.AllStrongCostUSD), rep.CompletionTokens)
 	return nil

@@ -241,27 +241,31 @@ func ParseCSV(r io.Reader, opt CSVOptions) ([]Labelled, error) {
 // outcome parses row n's weak and strong outcome into a Labelled without
 // its prompt.
 func (t csvTable) outcome(n int, c outcomeCols) (Labelled, error) {
-	line := n + 2
+	parse := func(col int) (float64, error) {
+		v := t.cell(n, col)
+		if c.graded {
+			if f, ok := parseScore(v); ok {
+				return f, nil
+			}
+			return 0, fmt.Errorf("csv row %d: column %q: %q is not a number", n+2, t.header[col], v)
+		}
+		if b, ok := parseBool(v); ok {
+			return float64(b2i(b)), nil
+		}
+		return 0, fmt.Errorf("csv row %d: column %q: %q is not a boolean", n+2, t.header[col], v)
+	}
+	w, err := parse(c.weak)
+	if err != nil {
+		return Labelled{}, err
+	}
+	s, err := parse(c.strong)
+	if err != nil {
+		return Labelled{}, err
+	}
 	if c.graded {
-		w, ok := parseScore(t.cell(n, c.weak))
-		if !ok {
-			return Labelled{}, fmt.Errorf("csv row %d: column %q: %q is not a number", line, t.header[c.weak], t.cell(n, c.weak))
-		}
-		s, ok := parseScore(t.cell(n, c.strong))
-		if !ok {
-			return Labelled{}, fmt.Errorf("csv row %d: column %q: %q is not a number", line, t.header[c.strong], t.cell(n, c.strong))
-		}
 		return Labelled{Graded: true, WeakScore: w, StrongScore: s}, nil
 	}
-	w, ok := parseBool(t.cell(n, c.weak))
-	if !ok {
-		return Labelled{}, fmt.Errorf("csv row %d: column %q: %q is not a boolean", line, t.header[c.weak], t.cell(n, c.weak))
-	}
-	s, ok := parseBool(t.cell(n, c.strong))
-	if !ok {
-		return Labelled{}, fmt.Errorf("csv row %d: column %q: %q is not a boolean", line, t.header[c.strong], t.cell(n, c.strong))
-	}
-	return Labelled{WeakCorrect: w, StrongCorrect: s}, nil
+	return Labelled{WeakCorrect: w == 1, StrongCorrect: s == 1}, nil
 }
 
 // ParseExamplesCSV reads labelled examples for the learned signal:

@@ -120,20 +120,24 @@ func TestParseCSV(t *testing.T) {
 	if err != nil || rows[1].WeakCorrect != true || rows[1].StrongCorrect != false {
 		t.Errorf("override: %+v %v", rows, err)
 	}
-	for name, bad := range map[string]string{
-		"no prompt":    "text,a,b\nx,True,True\n",
-		"one bool":     "prompt,a\nx,True\n",
-		"bad bool":     "prompt,a,b\nx,True,maybe\n",
-		"missing weak": "prompt,a,b\nx,True,True\n",
+	named := CSVOptions{Weak: "a", Strong: "b"}
+	for name, bad := range map[string]struct {
+		in  string
+		opt CSVOptions
+	}{
+		"no prompt":    {"text,a,b\nx,True,True\n", CSVOptions{}},
+		"one bool":     {"prompt,a\nx,True\n", CSVOptions{}},
+		"bad bool":     {"prompt,a,b\nx,True,maybe\n", named},
+		"missing weak": {"prompt,a,b\nx,True,True\n", CSVOptions{Weak: "nope"}},
+		// Scores: two numeric columns are a guess only when they are the
+		// only candidates, and a column must be all booleans or all numbers.
+		"three number columns": {"prompt,id,a,b\nq,7,3,4\n", CSVOptions{}},
+		"bool and number":      {"prompt,a,b\nq,True,7\n", CSVOptions{}},
+		"number and text":      {"prompt,a,b\nq,7,good\n", named},
+		"infinite score":       {"prompt,a,b\nq,7,Inf\n", named},
+		"one score missing":    {"prompt,a,b\nq,7,\n", CSVOptions{}},
 	} {
-		opt := CSVOptions{}
-		if name == "missing weak" {
-			opt.Weak = "nope"
-		}
-		if name == "bad bool" {
-			opt = CSVOptions{Weak: "a", Strong: "b"}
-		}
-		if _, err := ParseCSV(strings.NewReader(bad), opt); err == nil {
+		if _, err := ParseCSV(strings.NewReader(bad.in), bad.opt); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
@@ -230,20 +234,5 @@ func TestParseCSVGraded(t *testing.T) {
 	rows, err = ParseCSV(strings.NewReader("prompt,id,w,s\nq,7,1.5,2\n"), CSVOptions{Weak: "w", Strong: "s"})
 	if err != nil || len(rows) != 1 || rows[0].WeakScore != 1.5 || rows[0].StrongScore != 2 {
 		t.Errorf("named score columns: %+v %v", rows, err)
-	}
-	for name, bad := range map[string]string{
-		"three number columns":      "prompt,id,w,s\nq,7,3,4\n",
-		"bool and number":           "prompt,w,s\nq,True,7\n",
-		"number and text, named":    "prompt,w,s\nq,7,good\n",
-		"infinite score, named":     "prompt,w,s\nq,7,Inf\n",
-		"one number column missing": "prompt,w,s\nq,7,\n",
-	} {
-		opt := CSVOptions{}
-		if strings.HasSuffix(name, "named") {
-			opt = CSVOptions{Weak: "w", Strong: "s"}
-		}
-		if _, err := ParseCSV(strings.NewReader(bad), opt); err == nil {
-			t.Errorf("%s: no error", name)
-		}
 	}
 }

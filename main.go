@@ -41,6 +41,7 @@ import (
 	"github.com/pennyllm/penny/core/send"
 	"github.com/pennyllm/penny/core/tokens"
 	cachefix "github.com/pennyllm/penny/fixtures/cache"
+	routefix "github.com/pennyllm/penny/fixtures/route"
 	"github.com/pennyllm/penny/fixtures/traffic"
 	"github.com/pennyllm/penny/providers/embed"
 	"github.com/pennyllm/penny/providers/registry"
@@ -722,6 +723,36 @@ func (a *app) learned(ctx context.Context, db *storage.DB, emb coreembed.Embedde
 	if err != nil {
 		return nil, err
 	}
+	files, err := a.exampleFiles()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		ex = append(ex, f.examples...)
+	}
+	if len(ex) == 0 {
+		return nil, nil
+	}
+	l, err := route.NewLearned(ctx, emb, ex, a.cfg.Route.Learned, a.cfg.Route.Tiers...)
+	if err != nil {
+		return nil, fmt.Errorf("router learned signal: %w", err)
+	}
+	for _, w := range l.Warnings() {
+		a.log.Warn(w)
+	}
+	return l, nil
+}
+
+// exampleFile is one file of route.learned.examples.
+type exampleFile struct {
+	name     string // as configured
+	examples []route.Example
+}
+
+// exampleFiles reads the files of route.learned.examples; relative names
+// are relative to the config file.
+func (a *app) exampleFiles() ([]exampleFile, error) {
+	var out []exampleFile
 	for _, name := range a.cfg.Route.Learned.Examples {
 		path := name
 		if !filepath.IsAbs(path) {
@@ -736,19 +767,9 @@ func (a *app) learned(ctx context.Context, db *storage.DB, emb coreembed.Embedde
 		if err != nil {
 			return nil, fmt.Errorf("route.learned.examples: %s: %w", path, err)
 		}
-		ex = append(ex, rows...)
+		out = append(out, exampleFile{name, rows})
 	}
-	if len(ex) == 0 {
-		return nil, nil
-	}
-	l, err := route.NewLearned(ctx, emb, ex, a.cfg.Route.Learned, a.cfg.Route.Tiers...)
-	if err != nil {
-		return nil, fmt.Errorf("router learned signal: %w", err)
-	}
-	for _, w := range l.Warnings() {
-		a.log.Warn(w)
-	}
-	return l, nil
+	return out, nil
 }
 
 // labelledHistory is the History view's backend: a label takes effect in
@@ -1065,7 +1086,7 @@ func (l *liveRouter) Route(ctx context.Context, req route.Request) (route.Decisi
 	return l.p.Load().Route(ctx, req)
 }
 
-// rulesService is the rules view's backend: previews on labelled history
+// rulesService is the rules view's backend: previews on the labelled sets
 // and recent prompts, and saves into penny.toml, keeping everything else
 // in the file as it was.
 type rulesService struct {
@@ -1090,7 +1111,8 @@ func (s *rulesService) Preview(ctx context.Context, rules []route.RuleConfig, pr
 	count := func(p string) int { return counter.Count(p).Tokens }
 	if s.tuner == nil {
 		r := s.live.p.Load()
-		ex, err := s.a.db.RouteExamples(ctx, 0)
+		tiers := r.Config().Tiers
+		sets, err := s.labelledSets(ctx, tiers)
 		if err != nil {
 			return common.RulesPreview{}, err
 		}
@@ -1102,12 +1124,11 @@ func (s *rulesService) Preview(ctx context.Context, rules []route.RuleConfig, pr
 		for i, e := range recent {
 			prompts[i] = e.Prompt
 		}
-		tiers := r.Config().Tiers
 		weak, strong, err := r.EvalModels(tiers[0].Models[0], tiers[len(tiers)-1].Models[0])
 		if err != nil {
 			return common.RulesPreview{}, err
 		}
-		if s.tuner, err = route.NewTuner(ctx, r, route.LabelledFromExamples(ex), prompts,
+		if s.tuner, err = route.NewTuner(ctx, r, sets, prompts,
 			route.EvalOptions{Weak: weak, Strong: strong, CompletionTokens: s.a.cfg.CompletionTokens}, count); err != nil {
 			return common.RulesPreview{}, err
 		}
@@ -1128,10 +1149,7 @@ func (s *rulesService) Preview(ctx context.Context, rules []route.RuleConfig, pr
 	if len(out.Errors) > 0 {
 		return out, nil
 	}
-	out.Decision = pv.Decision
-	if m := pv.Metrics; m != nil {
-		out.APGR, out.StrongShare, out.Cost = m.APGR, m.StrongShare, money.FromUSD(m.CostUSD)
-	}
+	out.Decision, out.Sets = pv.Decision, pv.Metrics
 	for _, i := range pv.Changed {
 		out.Changed = append(out.Changed, s.recent[i])
 	}
@@ -1170,7 +1188,34 @@ func (s *rulesService) Save(ctx context.Context, rules []route.RuleConfig) error
 	return nil
 }
 
-// invalidate makes the next preview prepare the labelled history and the
+// labelledSets are what a preview evaluates: the user's labelled history
+// (even when empty, so the view can say how to add labels), each file of
+// route.learned.examples, then penny's embedded labelled sets, so a rule
+// edit shows its effect on real labels before the user has labelled any.
+func (s *rulesService) labelledSets(ctx context.Context, tiers []route.TierConfig) ([]route.LabelledSet, error) {
+	ex, err := s.a.db.RouteExamples(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	sets := []route.LabelledSet{{Name: "labelled history", Data: route.LabelledFromExamples(ex, tiers...)}}
+	files, err := s.a.exampleFiles()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		sets = append(sets, route.LabelledSet{Name: f.name, Data: route.LabelledFromExamples(f.examples, tiers...)})
+	}
+	for _, fs := range routefix.Sets() {
+		data, err := routefix.Load(fs)
+		if err != nil {
+			return nil, err
+		}
+		sets = append(sets, route.LabelledSet{Name: fs.Name + " (embedded)", Data: data})
+	}
+	return sets, nil
+}
+
+// invalidate makes the next preview prepare the labelled sets and the
 // current router again.
 func (s *rulesService) invalidate() {
 	s.mu.Lock()

@@ -43,6 +43,7 @@ import (
 	"github.com/pennyllm/penny/core/history"
 	"github.com/pennyllm/penny/core/plan"
 	"github.com/pennyllm/penny/core/replay"
+	"github.com/pennyllm/penny/core/route"
 	"github.com/pennyllm/penny/core/tokens"
 	"github.com/pennyllm/penny/fixtures/traffic"
 	"github.com/pennyllm/penny/storage/storagetest"
@@ -1888,6 +1889,16 @@ func TestLabelFeedsRouterAtOnce(t *testing.T) {
 	if l := a.live.p.Load().Learned(); l != nil && l.Len() != 0 {
 		t.Fatalf("fresh database, %d learned examples", l.Len())
 	}
+	// Before any label, the preview says so and still has the embedded sets.
+	sets := previewSets(t, svc)
+	if h := sets["labelled history"]; h.Prompts != 0 || h.Report != nil || h.Note != "no labels yet" {
+		t.Errorf("unlabelled history in the preview: %+v", h)
+	}
+	for name, n := range map[string]int{"gsm8k (embedded)": 1319, "mt-bench (embedded)": 80, "chat-labelled (embedded)": 40} {
+		if m := sets[name]; m.Prompts != n || m.Report == nil || m.Before == nil {
+			t.Errorf("%s in the preview: %+v", name, m)
+		}
+	}
 	id, err := a.db.AddHistory(ctx, history.Entry{Prompt: "Prove that the square root of two is irrational.", Model: "gpt-4o", PlanJSON: "{}"})
 	if err != nil {
 		t.Fatal(err)
@@ -1914,6 +1925,68 @@ func TestLabelFeedsRouterAtOnce(t *testing.T) {
 	if d := learnedIn(); !strings.Contains(d, "1 nearest labelled examples 1 needed the strong model") {
 		t.Errorf("the plan's learned signal does not use the label: %q", d)
 	}
+	if h := previewSets(t, svc)["labelled history"]; h.Prompts != 1 || h.Report == nil {
+		t.Errorf("the preview does not see the label: %+v", h)
+	}
+}
+
+// previewSets previews the current rules and returns its labelled sets by
+// name.
+func previewSets(t *testing.T, svc tui.Services) map[string]route.SetMetrics {
+	t.Helper()
+	ctx := context.Background()
+	rules, err := svc.Rules.Rules(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pv, err := svc.Rules.Preview(ctx, rules, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]route.SetMetrics{}
+	for _, m := range pv.Sets {
+		out[m.Name] = m
+	}
+	return out
+}
+
+// BenchmarkRulesPreview is one rule edit's preview in the Rules view: the
+// current prompt routed and every labelled set re-scored (one history
+// label, the embedded GSM8K, MT-Bench and chat sets: 1,440 prompts). The
+// first preview of a session also prepares the sets (embedding included);
+// it is reported as first-ms.
+func BenchmarkRulesPreview(b *testing.B) {
+	s := newSandbox(b)
+	a, err := newApp(globalFlags{}, envOf(s))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	ctx := context.Background()
+	svc, _, err := a.services(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	id, err := a.db.AddHistory(ctx, history.Entry{Prompt: "Prove that the square root of two is irrational.", Model: "gpt-4o", PlanJSON: "{}"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := svc.History.SetLabel(ctx, id, history.StrongNeeded); err != nil {
+		b.Fatal(err)
+	}
+	rules := []route.RuleConfig{{Name: "proofs", Pattern: `(?i)\bprove\b`, Weight: 0.3}}
+	start := time.Now()
+	if _, err := svc.Rules.Preview(ctx, rules, "Prove it"); err != nil {
+		b.Fatal(err)
+	}
+	first := time.Since(start)
+	for i := 0; b.Loop(); i++ {
+		rules[0].Weight = 0.1 + float64(i%5)/10 // the user typing a weight
+		if _, err := svc.Rules.Preview(ctx, rules, "Prove it"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(first.Microseconds())/1000, "first-ms")
 }
 
 // Example files named in route.learned.examples join the learned signal;
@@ -1944,6 +2017,13 @@ func TestLearnedExamplesFromFiles(t *testing.T) {
 	}
 	if l := a.live.p.Load().Learned(); l == nil || l.Len() != 2 {
 		t.Errorf("learned from the file: %v", l)
+	}
+	svc, _, err := a.services(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := previewSets(t, svc)["labels.csv"]; m.Prompts != 2 || m.Report == nil {
+		t.Errorf("the example file in the rules preview: %+v", m)
 	}
 	a.Close()
 

@@ -242,7 +242,15 @@ func (r *fakeRules) Preview(_ context.Context, rules []route.RuleConfig, prompt 
 		return p, nil
 	}
 	p.Decision = route.Decision{Model: "gpt-4o-mini", Tier: "weak", Score: 0.1 * float64(len(rules))}
-	p.APGR, p.StrongShare, p.Cost = 0.72, 0.3, money.Nanos(123_000_000)
+	p.Sets = []route.SetMetrics{
+		{Name: "labelled history", Prompts: 10,
+			Before: &route.Report{APGR: 0.7, StrongShare: 0.25, CostUSD: 0.11},
+			Report: &route.Report{APGR: 0.72, StrongShare: 0.3, CostUSD: 0.123}},
+		{Name: "gsm8k (embedded)", Prompts: 1319,
+			Before: &route.Report{APGR: 0.544, StrongShare: 0.005, CostUSD: 0.27},
+			Report: &route.Report{APGR: 0.544, StrongShare: 0.005, CostUSD: 0.27}},
+		{Name: "all-weak.csv", Prompts: 3, Note: "no quality gap: the strong model does no better on these labels"},
+	}
 	if len(rules) > 2 {
 		p.Changed = []history.Entry{{ID: 1, Model: "gpt-4-turbo", Routed: "gpt-4o", Prompt: "refund policy?"}}
 	}

@@ -49,7 +49,7 @@ func TestRulesInvalidPatternKeepsLastGood(t *testing.T) {
 	start(t, m, 120, 40)
 	typeText(t, m, "hello there", wait)
 	drive(t, m, press(tea.KeyF4), wait)
-	if !strings.Contains(plainView(m), "APGR 0.720") {
+	if !strings.Contains(plainView(m), "0.700→0.720") {
 		t.Fatalf("no preview:\n%s", plainView(m))
 	}
 	// Edit the first rule's pattern to an invalid regex.

@@ -3,35 +3,67 @@ package route
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Tuner previews edits of the rules while the user types them: the
-// current prompt, the labelled examples (APGR, strong-call share, cost) and
-// recent prompts whose route would change, all under a candidate rule set.
-// Embeddings and rule-independent signals are computed once, in NewTuner,
-// so a preview costs one re-score of the examples.
+// current prompt, each labelled set (APGR, strong-call share, cost, next to
+// the same figures under the router's own rules) and recent prompts whose
+// route would change, all under a candidate rule set. Embeddings and
+// rule-independent signals are computed once, in NewTuner, so a preview
+// costs one re-score of the labelled prompts.
 type Tuner struct {
-	r        *Router
-	prepared *Prepared // nil without labelled examples
-	recent   []string
-	before   []string // model of each recent prompt under the router's own rules
-	counts   []int
-	opt      EvalOptions
+	r      *Router
+	sets   []tunerSet
+	recent []string
+	before []string // model of each recent prompt under the router's own rules
+	counts []int
+	opt    EvalOptions
 }
 
-// NewTuner prepares labelled examples and recent prompts for previews.
-// count counts prompt tokens (the same function prices both eval models).
-func NewTuner(ctx context.Context, r *Router, labelled []Labelled, recent []string, opt EvalOptions, count func(string) int) (*Tuner, error) {
+// LabelledSet is a named set of labelled prompts for previews: the user's
+// labelled history, an examples file, an embedded evaluation set.
+type LabelledSet struct {
+	Name string
+	Data []Labelled
+}
+
+// SetMetrics is one labelled set's figures under a candidate rule set.
+type SetMetrics struct {
+	Name    string  `json:"name"`
+	Prompts int     `json:"prompts"`
+	Report  *Report `json:"report,omitempty"` // nil when Note says why there are no figures
+	Before  *Report `json:"before,omitempty"` // under the router's own rules
+	Note    string  `json:"note,omitempty"`
+}
+
+type tunerSet struct {
+	name   string
+	p      *Prepared // nil for an empty set
+	before *Report
+	note   string // why the set has no figures, if it has none
+}
+
+// NewTuner prepares labelled sets and recent prompts for previews. count
+// counts prompt tokens (the same function prices both eval models).
+func NewTuner(ctx context.Context, r *Router, sets []LabelledSet, recent []string, opt EvalOptions, count func(string) int) (*Tuner, error) {
 	t := &Tuner{r: r, recent: recent, opt: opt, counts: make([]int, len(recent)), before: make([]string, len(recent))}
 	if opt.Count == nil {
 		t.opt.Count = count
 	}
-	if len(labelled) > 0 {
-		p, err := r.Prepare(ctx, labelled, count)
-		if err != nil {
-			return nil, err
+	for _, ls := range sets {
+		ts := tunerSet{name: ls.Name, note: "no labels yet"}
+		if len(ls.Data) > 0 {
+			p, err := r.Prepare(ctx, ls.Data, count)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", ls.Name, err)
+			}
+			ts.p = p
+			if ts.before, ts.note, err = t.metrics(r, p, nil); err != nil {
+				return nil, fmt.Errorf("%s: %w", ls.Name, err)
+			}
 		}
-		t.prepared = p
+		t.sets = append(t.sets, ts)
 	}
 	for i, p := range recent {
 		t.counts[i] = count(p)
@@ -48,8 +80,23 @@ func NewTuner(ctx context.Context, r *Router, labelled []Labelled, recent []stri
 type Preview struct {
 	Errors   []*FieldError // non-empty: the rules are invalid; nothing else is filled
 	Decision Decision      // the current prompt under the candidate rules
-	Metrics  *Report       // on the labelled examples; nil without any
+	Metrics  []SetMetrics  // per labelled set, in the order given to NewTuner
 	Changed  []int         // indexes of recent prompts whose model would change
+}
+
+// metrics evaluates prepared prompts under rule set rs (nil: the router's
+// own). A set on which the strong model does no better than the weak one
+// has no APGR; that is a property of the labels, reported as a note, not a
+// failure of the preview.
+func (t *Tuner) metrics(r *Router, p *Prepared, rs *RuleSet) (*Report, string, error) {
+	rep, err := r.Metrics(p, r.Rescore(p, rs), t.opt)
+	if errors.Is(err, ErrNoGap) {
+		return nil, "no quality gap: the strong model does no better on these labels", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return &rep, "", nil
 }
 
 // Preview validates rules and, when they compile, routes prompt and
@@ -78,12 +125,15 @@ func (t *Tuner) Preview(ctx context.Context, rules []RuleConfig, prompt string, 
 			return Preview{}, err
 		}
 	}
-	if t.prepared != nil {
-		rep, err := r.Metrics(t.prepared, r.Rescore(t.prepared, rs), t.opt)
-		if err != nil {
-			return Preview{}, err
+	for _, ts := range t.sets {
+		m := SetMetrics{Name: ts.name, Before: ts.before, Note: ts.note}
+		if ts.p != nil {
+			m.Prompts = len(ts.p.Data)
+			if m.Report, m.Note, err = t.metrics(r, ts.p, rs); err != nil {
+				return Preview{}, fmt.Errorf("%s: %w", ts.name, err)
+			}
 		}
-		pv.Metrics = &rep
+		pv.Metrics = append(pv.Metrics, m)
 	}
 	for i, p := range t.recent {
 		d, err := r.Route(ctx, Request{Prompt: p, PromptTokens: t.counts[i]})

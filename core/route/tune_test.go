@@ -25,7 +25,11 @@ func TestTunerPreview(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tu, err := NewTuner(ctx, r, labelled, recent, EvalOptions{Weak: weak, Strong: strong}, count)
+	// A set where the cheap model was always enough has no quality gap: a
+	// note, not a failed preview. An empty set says it has no labels.
+	allWeak := []Labelled{{Prompt: "hi", WeakCorrect: true, StrongCorrect: true}}
+	sets := []LabelledSet{{"history", labelled}, {"all weak ok", allWeak}, {"empty", nil}}
+	tu, err := NewTuner(ctx, r, sets, recent, EvalOptions{Weak: weak, Strong: strong}, count)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,15 +49,30 @@ func TestTunerPreview(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pv.Errors) != 0 || pv.Decision.Tier != TierStrong || pv.Metrics == nil || pv.Metrics.Prompts != 4 {
+	if len(pv.Errors) != 0 || pv.Decision.Tier != TierStrong || len(pv.Metrics) != 3 {
 		t.Fatalf("preview = %+v", pv)
+	}
+	hist, noGap, empty := pv.Metrics[0], pv.Metrics[1], pv.Metrics[2]
+	if hist.Name != "history" || hist.Prompts != 4 || hist.Report == nil || hist.Before == nil || hist.Note != "" {
+		t.Fatalf("history metrics = %+v", hist)
+	}
+	if noGap.Prompts != 1 || noGap.Report != nil || !strings.Contains(noGap.Note, "no quality gap") {
+		t.Errorf("no-gap set = %+v", noGap)
+	}
+	if empty.Prompts != 0 || empty.Report != nil || empty.Note != "no labels yet" {
+		t.Errorf("empty set = %+v", empty)
 	}
 	if len(pv.Changed) != 1 || pv.Changed[0] != 0 {
 		t.Errorf("changed = %v, want only the SQL prompt", pv.Changed)
 	}
+	// Before is under the router's own rules; it has none, so that is the
+	// same as previewing an empty rule set.
 	before, _ := tu.Preview(ctx, nil, "", 0)
-	if pv.Metrics.StrongShare <= before.Metrics.StrongShare {
-		t.Errorf("pinning SQL to strong did not raise the strong share: %v → %v", before.Metrics.StrongShare, pv.Metrics.StrongShare)
+	if *before.Metrics[0].Report != *hist.Before {
+		t.Errorf("before = %+v, want the no-rules preview %+v", *hist.Before, *before.Metrics[0].Report)
+	}
+	if hist.Report.StrongShare <= hist.Before.StrongShare {
+		t.Errorf("pinning SQL to strong did not raise the strong share: %v → %v", hist.Before.StrongShare, hist.Report.StrongShare)
 	}
 	// The tuner's router keeps its own rules.
 	d, _ := r.Route(ctx, Request{Prompt: "Explain this SQL plan", PromptTokens: 4})

@@ -55,19 +55,17 @@ type RuleError struct {
 }
 
 // RulesPreview is the effect of a candidate rule set: the current prompt
-// re-scored and the labelled examples re-evaluated.
+// re-scored and the labelled sets re-evaluated.
 type RulesPreview struct {
-	Errors      []RuleError     // non-empty: the candidate is invalid and nothing else is filled
-	Decision    route.Decision  // the current prompt under the candidate rules
-	APGR        float64         // on labelled history, 0..1
-	StrongShare float64         // share of labelled prompts sent to the strong tier, 0..1
-	Cost        money.Nanos     // labelled prompts' total projected cost
-	Changed     []history.Entry // history items whose route would change
+	Errors   []RuleError        // non-empty: the candidate is invalid and nothing else is filled
+	Decision route.Decision     // the current prompt under the candidate rules
+	Sets     []route.SetMetrics // labelled history first, then example files and embedded sets
+	Changed  []history.Entry    // history items whose route would change
 }
 
 // Rules reads, previews and saves the routing rules (the [[route.rules]]
 // of penny.toml). Preview validates the candidate set and, when valid,
-// re-scores prompt and the labelled history under it; Save writes the
+// re-scores prompt and the labelled sets under it; Save writes the
 // config file atomically.
 type Rules interface {
 	Rules(ctx context.Context) ([]route.RuleConfig, error)

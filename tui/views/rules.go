@@ -10,9 +10,11 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/pennyllm/penny/core/money"
 	"github.com/pennyllm/penny/core/route"
 	"github.com/pennyllm/penny/tui/common"
 	"github.com/pennyllm/penny/tui/keys"
+	"github.com/pennyllm/penny/tui/styles"
 )
 
 type (
@@ -31,7 +33,7 @@ type (
 var ruleFields = []string{"name", "match", "weight", "tier"}
 
 // Rules is the routing rules as an editable table. Every edit re-scores the
-// current prompt and the labelled history through Rules.Preview; an invalid
+// current prompt and the labelled sets through Rules.Preview; an invalid
 // rule is shown inline while the last good rules stay in force.
 type Rules struct {
 	c        *common.Common
@@ -329,8 +331,7 @@ func (v *Rules) previewView(w int) string {
 	} else {
 		b.WriteString(st.Muted.Render("(type a prompt in the playground to see its route here)") + "\n")
 	}
-	b.WriteString(fmt.Sprintf("%s APGR %.3f · strong calls %.1f%% · cost %s\n", st.Muted.Render("labelled history:"),
-		p.APGR, 100*p.StrongShare, p.Cost))
+	b.WriteString(rulesSetsView(st, p.Sets, w))
 	if len(p.Changed) == 0 {
 		b.WriteString(st.Muted.Render("no history item changes route") + "\n")
 		return b.String()
@@ -342,6 +343,42 @@ func (v *Rules) previewView(w int) string {
 			break
 		}
 		b.WriteString(common.Fit(fmt.Sprintf("  %-16s %s", trunc(common.OneLine(it.Routed), 16), common.OneLine(it.Prompt)), w, 1)[0] + "\n")
+	}
+	return b.String()
+}
+
+// rulesSetsView is a table of the labelled sets' figures under the edited
+// rules; a figure the edit changed shows as before→after.
+func rulesSetsView(st styles.Styles, sets []route.SetMetrics, w int) string {
+	var b strings.Builder
+	row := func(name, prompts, rest string) {
+		b.WriteString(common.Fit(fmt.Sprintf("%-22s %7s  %s", trunc(common.OneLine(name), 22), prompts, rest), w, 1)[0] + "\n")
+	}
+	b.WriteString(st.Muted.Render(strings.TrimRight(common.Fit(fmt.Sprintf("%-22s %7s  %-11s  %-12s  %s", "labelled set", "prompts", "APGR", "strong calls", "cost"), w, 1)[0], " ")) + "\n")
+	for i, m := range sets {
+		r, bf := m.Report, m.Before
+		if r == nil {
+			note := m.Note
+			if i == 0 && m.Prompts == 0 {
+				note += ": label prompts in History (c, b, s)"
+			}
+			row(m.Name, strconv.Itoa(m.Prompts), st.Muted.Render(note))
+			continue
+		}
+		if bf == nil {
+			bf = r
+		}
+		change := func(before, after string) string {
+			if before == after {
+				return after
+			}
+			return before + "→" + after
+		}
+		pct := func(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) + "%" }
+		apgr := change(strconv.FormatFloat(bf.APGR, 'f', 3, 64), strconv.FormatFloat(r.APGR, 'f', 3, 64))
+		strong := change(pct(bf.StrongShare), pct(r.StrongShare))
+		cost := change(money.FromUSD(bf.CostUSD).String(), money.FromUSD(r.CostUSD).String())
+		row(m.Name, strconv.Itoa(m.Prompts), fmt.Sprintf("%-11s  %-12s  %s", apgr, strong, cost))
 	}
 	return b.String()
 }

@@ -51,16 +51,8 @@ models = ["gpt-4.1"]
 					t.Fatal(err)
 				}
 			}
-			a, err := newApp(globalFlags{}, envOf(s))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer a.Close()
+			a, svc := appServices(t, s)
 			ctx := context.Background()
-			svc, _, err := a.services(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
 			got := svc.History.Tiers()
 			if !slices.Equal(got, tc.want) {
 				t.Fatalf("History.Tiers() = %q, want %q", got, tc.want)

@@ -1875,17 +1875,8 @@ func BenchmarkPlanWhileIndexingLargeDB(b *testing.B) {
 // A label given in History reaches the router's learned signal at once,
 // and a rules preview sees the new labelled set.
 func TestLabelFeedsRouterAtOnce(t *testing.T) {
-	s := newSandbox(t)
-	a, err := newApp(globalFlags{}, envOf(s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a, svc := appServices(t, newSandbox(t))
 	ctx := context.Background()
-	svc, _, err := a.services(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if l := a.live.p.Load().Learned(); l != nil && l.Len() != 0 {
 		t.Fatalf("fresh database, %d learned examples", l.Len())
 	}
@@ -1899,13 +1890,7 @@ func TestLabelFeedsRouterAtOnce(t *testing.T) {
 			t.Errorf("%s in the preview: %+v", name, m)
 		}
 	}
-	id, err := a.db.AddHistory(ctx, history.Entry{Prompt: "Prove that the square root of two is irrational.", Model: "gpt-4o", PlanJSON: "{}"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := svc.History.SetLabel(ctx, id, history.StrongNeeded); err != nil {
-		t.Fatal(err)
-	}
+	labelProof(t, a, svc)
 	if l := a.live.p.Load().Learned(); l == nil || l.Len() != 1 {
 		t.Fatalf("after labelling, learned = %v", l)
 	}
@@ -1927,6 +1912,36 @@ func TestLabelFeedsRouterAtOnce(t *testing.T) {
 	}
 	if h := previewSets(t, svc)["labelled history"]; h.Prompts != 1 || h.Report == nil {
 		t.Errorf("the preview does not see the label: %+v", h)
+	}
+}
+
+// appServices opens the app on sandbox s and returns it with the TUI's
+// services; the app closes when the test ends.
+func appServices(tb testing.TB, s *sandbox) (*app, tui.Services) {
+	tb.Helper()
+	a, err := newApp(globalFlags{}, envOf(s))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { a.Close() })
+	svc, _, err := a.services(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return a, svc
+}
+
+// labelProof adds a history prompt and labels it "needed the strong model"
+// through the History service.
+func labelProof(tb testing.TB, a *app, svc tui.Services) {
+	tb.Helper()
+	ctx := context.Background()
+	id, err := a.db.AddHistory(ctx, history.Entry{Prompt: "Prove that the square root of two is irrational.", Model: "gpt-4o", PlanJSON: "{}"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := svc.History.SetLabel(ctx, id, history.StrongNeeded); err != nil {
+		tb.Fatal(err)
 	}
 }
 
@@ -1956,24 +1971,9 @@ func previewSets(t *testing.T, svc tui.Services) map[string]route.SetMetrics {
 // first preview of a session also prepares the sets (embedding included);
 // it is reported as first-ms.
 func BenchmarkRulesPreview(b *testing.B) {
-	s := newSandbox(b)
-	a, err := newApp(globalFlags{}, envOf(s))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer a.Close()
+	a, svc := appServices(b, newSandbox(b))
 	ctx := context.Background()
-	svc, _, err := a.services(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	id, err := a.db.AddHistory(ctx, history.Entry{Prompt: "Prove that the square root of two is irrational.", Model: "gpt-4o", PlanJSON: "{}"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := svc.History.SetLabel(ctx, id, history.StrongNeeded); err != nil {
-		b.Fatal(err)
-	}
+	labelProof(b, a, svc)
 	rules := []route.RuleConfig{{Name: "proofs", Pattern: `(?i)\bprove\b`, Weight: 0.3}}
 	start := time.Now()
 	if _, err := svc.Rules.Preview(ctx, rules, "Prove it"); err != nil {

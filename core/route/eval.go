@@ -273,7 +273,8 @@ func (t csvTable) outcome(n int, c outcomeCols) (Labelled, error) {
 // model's correctness) with an optional tier column. A row with a tier
 // names the tier that should serve its prompt and needs no correctness
 // values; every other row needs both. A file may also hold only prompt and
-// tier columns.
+// tier columns. With scores instead of correctness, a row says "strong
+// needed" when the strong model scored higher.
 func ParseExamplesCSV(r io.Reader, opt CSVOptions) ([]Example, error) {
 	t, err := readCSV(r)
 	if err != nil {

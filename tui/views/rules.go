@@ -352,9 +352,9 @@ func (v *Rules) previewView(w int) string {
 func rulesSetsView(st styles.Styles, sets []route.SetMetrics, w int) string {
 	var b strings.Builder
 	row := func(name, prompts, rest string) {
-		b.WriteString(common.Fit(fmt.Sprintf("%-22s %7s  %s", trunc(common.OneLine(name), 22), prompts, rest), w, 1)[0] + "\n")
+		b.WriteString(common.Fit(fmt.Sprintf("%-24s %7s  %s", trunc(common.OneLine(name), 24), prompts, rest), w, 1)[0] + "\n")
 	}
-	b.WriteString(st.Muted.Render(strings.TrimRight(common.Fit(fmt.Sprintf("%-22s %7s  %-11s  %-12s  %s", "labelled set", "prompts", "APGR", "strong calls", "cost"), w, 1)[0], " ")) + "\n")
+	b.WriteString(st.Muted.Render(strings.TrimRight(common.Fit(fmt.Sprintf("%-24s %7s  %-11s  %-12s  %s", "labelled set", "prompts", "APGR", "strong calls", "cost"), w, 1)[0], " ")) + "\n")
 	for i, m := range sets {
 		r, bf := m.Report, m.Before
 		if r == nil {

@@ -1052,9 +1052,27 @@ func TestEvalContracts(t *testing.T) {
 		t.Errorf("eval route: cost %v vs all-strong %v", c, all)
 	}
 	// Judge ratings (MT-Bench) are graded data: the report averages scores.
-	mt := s.ok(t, nil, "eval", "route", "--data", abs("fixtures", "route", "mt_bench.csv"))
+	mtBench := abs("fixtures", "route", "mt_bench.csv")
+	mt := s.ok(t, nil, "eval", "route", "--data", mtBench)
 	if !strings.Contains(mt.stdout, "80 prompts") || !strings.Contains(mt.stdout, "mean score: weak 8.341, strong 9.228;") {
 		t.Errorf("eval route on MT-Bench ratings:\n%s", mt)
+	}
+	// --fit fits the signal weights on --train and evaluates them on
+	// --data; the report's own fields stay at the top level.
+	fit := jsonOf(t, s.ok(t, nil, "eval", "route", "--data", mtBench, "--train", data, "--fit", "--json"))
+	if n := integer(t, fit, "fitted.train_prompts"); n != 40 {
+		t.Errorf("eval route --fit: train_prompts = %d, want 40", n)
+	}
+	for _, f := range []string{"apgr", "fitted.report.apgr", "fitted.train_apgr"} {
+		if v := num(t, fit, f); v < 0 || v > 1 {
+			t.Errorf("eval route --fit: %s = %v, want in [0,1]", f, v)
+		}
+	}
+	if v := num(t, fit, "fitted.signals.tokens"); v < -1 || v > 2 {
+		t.Errorf("eval route --fit: tokens weight %v outside the configurable range", v)
+	}
+	if r := s.run(t, nil, "eval", "route", "--data", mtBench, "--fit"); r.code != 2 || !strings.Contains(r.stderr, "--fit needs --train") {
+		t.Errorf("eval route --fit without --train:\n%s", r)
 	}
 	// None of the evaluations touches the user's cache or ledger.
 	if rep := s.run(t, nil, "ledger", "report", "--json"); rep.code == 0 {

@@ -40,14 +40,14 @@ type TierConfig struct {
 // signal contributes (vote − prior) × reliability × weight, so it can lower
 // the score; see Learned.Reliability).
 type SignalWeights struct {
-	Tokens    float64 `toml:"tokens"`    // prompt length, log-scaled, saturating at 4,096 tokens
-	Code      float64 `toml:"code"`      // code fences, code-like lines, programming keywords
-	Math      float64 `toml:"math"`      // numbers, operators, math vocabulary
-	Reasoning float64 `toml:"reasoning"` // "step by step", "prove", "explain why", "compare", …
-	MultiPart float64 `toml:"multipart"` // several questions or numbered sub-tasks
-	Format    float64 `toml:"format"`    // output-format demands: JSON, table, word limits, …
-	Depth     float64 `toml:"depth"`     // conversation depth (turns so far)
-	Learned   float64 `toml:"learned"`   // the k-NN vote over labelled examples
+	Tokens    float64 `toml:"tokens" json:"tokens"`       // prompt length, log-scaled, saturating at 4,096 tokens
+	Code      float64 `toml:"code" json:"code"`           // code fences, code-like lines, programming keywords
+	Math      float64 `toml:"math" json:"math"`           // numbers, operators, math vocabulary
+	Reasoning float64 `toml:"reasoning" json:"reasoning"` // "step by step", "prove", "explain why", "compare", …
+	MultiPart float64 `toml:"multipart" json:"multipart"` // several questions or numbered sub-tasks
+	Format    float64 `toml:"format" json:"format"`       // output-format demands: JSON, table, word limits, …
+	Depth     float64 `toml:"depth" json:"depth"`         // conversation depth (turns so far)
+	Learned   float64 `toml:"learned" json:"learned"`     // the k-NN vote over labelled examples
 }
 
 // LearnedConfig tunes the k-NN vote.

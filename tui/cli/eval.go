@@ -138,6 +138,7 @@ func evalRoute(ctx context.Context, d Deps, s IO, args []string) error {
 	weakModel := fs.String("weak-model", "gpt-4o-mini", "catalog model that prices weak calls")
 	strongModel := fs.String("strong-model", "gpt-4o", "catalog model that prices strong calls")
 	threshold := fs.Float64("threshold", 0, "score at or above which a prompt goes to the strong model (0 = the configured one)")
+	fit := fs.Bool("fit", false, "also fit the signal weights to the --train labels and evaluate them on --data (prints a [route.signals] section)")
 	pos, err := parseFlags(fs, expandLists(args, "data", "train"))
 	if err != nil {
 		return err
@@ -148,6 +149,11 @@ func evalRoute(ctx context.Context, d Deps, s IO, args []string) error {
 	if len(data) == 0 {
 		return usagef("want --data FILE...")
 	}
+	if *fit && len(train) == 0 {
+		// Weights fitted to the --data labels would be scored on the
+		// prompts they were fitted to, which flatters them.
+		return usagef("--fit needs --train FILE...: the weights are fitted there and evaluated on --data")
+	}
 	opt := func(name string) route.CSVOptions {
 		return route.CSVOptions{Weak: *weakCol, Strong: *strongCol, Group: name}
 	}
@@ -155,9 +161,18 @@ func evalRoute(ctx context.Context, d Deps, s IO, args []string) error {
 	if err != nil {
 		return err
 	}
-	trainRows, err := readCSVs(s, train, func(r io.Reader, name string) ([]route.Example, error) {
-		return route.ParseExamplesCSV(r, opt(name))
-	})
+	// Fitting needs each training prompt's outcomes, so with --fit the
+	// training files are read as evaluation data (no tier-only rows).
+	var trainLabelled []route.Labelled
+	var trainRows []route.Example
+	if *fit {
+		trainLabelled, err = readCSVs(s, train, func(r io.Reader, name string) ([]route.Labelled, error) { return route.ParseCSV(r, opt(name)) })
+		trainRows = route.ExamplesFromLabelled(trainLabelled)
+	} else {
+		trainRows, err = readCSVs(s, train, func(r io.Reader, name string) ([]route.Example, error) {
+			return route.ParseExamplesCSV(r, opt(name))
+		})
+	}
 	if err != nil {
 		return err
 	}
@@ -170,25 +185,88 @@ func evalRoute(ctx context.Context, d Deps, s IO, args []string) error {
 		return err
 	}
 	counter := d.Tokens().ForModel(st.ID)
-	rep, err := route.Evaluate(ctx, r, rows, route.EvalOptions{Weak: w, Strong: st, Threshold: *threshold,
-		CompletionTokens: d.Config().CompletionTokens, Count: func(p string) int { return counter.Count(p).Tokens }})
+	count := func(p string) int { return counter.Count(p).Tokens }
+	eopt := route.EvalOptions{Weak: w, Strong: st, Threshold: *threshold, CompletionTokens: d.Config().CompletionTokens, Count: count}
+	rep, err := route.Evaluate(ctx, r, rows, eopt)
 	if err != nil {
 		return err
 	}
+	out := routeEval{Report: rep}
+	if *fit {
+		if out.Fitted, err = fitRoute(ctx, r, trainLabelled, rows, eopt); err != nil {
+			return err
+		}
+	}
 	if *asJSON {
-		return writeJSON(s.Stdout, rep)
+		return writeJSON(s.Stdout, out)
 	}
 	fmt.Fprintf(s.Stdout, "%d prompts (%d learned examples); weak %s, strong %s\n", rep.Prompts, len(trainRows), w.ID, st.ID)
-	fmt.Fprintf(s.Stdout, "APGR %.3f   CPT(50%%) %.1f%%   CPT(80%%) %.1f%%   (random routing: 0.500, 50%%, 80%%)\n", rep.APGR, rep.CPT50, rep.CPT80)
+	writeRouteReport(s.Stdout, rep)
+	if f := out.Fitted; f != nil {
+		fmt.Fprintf(s.Stdout, "\nweights fitted on the %d --train prompts (APGR %.3f there), for penny.toml:\n", f.TrainPrompts, f.TrainAPGR)
+		sw := f.Signals
+		fmt.Fprintf(s.Stdout, "[route.signals]\ntokens = %g\ncode = %g\nmath = %g\nreasoning = %g\nmultipart = %g\nformat = %g\ndepth = %g\nlearned = %g\n",
+			sw.Tokens, sw.Code, sw.Math, sw.Reasoning, sw.MultiPart, sw.Format, sw.Depth, sw.Learned)
+		fmt.Fprintln(s.Stdout, "with them, on --data:")
+		writeRouteReport(s.Stdout, f.Report)
+	}
+	return nil
+}
+
+// routeEval is `penny eval route --json`: the report's fields at the top
+// level, as ARCHITECTURE.md lists them, and the fit when --fit asked for it.
+type routeEval struct {
+	route.Report
+	Fitted *routeFit `json:"fitted,omitempty"`
+}
+
+// routeFit is --fit's result: weights fitted on the training prompts and
+// the evaluation of the data with them.
+type routeFit struct {
+	Signals      route.SignalWeights `json:"signals"`
+	TrainPrompts int                 `json:"train_prompts"`
+	TrainAPGR    float64             `json:"train_apgr"` // on the prompts fitted to: optimistic
+	Report       route.Report        `json:"report"`
+}
+
+// fitRoute fits r's signal weights on train (each prompt's learned vote
+// leaves out its own file, so the fit sees the vote as it will be on new
+// data) and evaluates the fitted router on data.
+func fitRoute(ctx context.Context, r *route.Router, train, data []route.Labelled, opt route.EvalOptions) (*routeFit, error) {
+	p, err := r.Prepare(ctx, train, opt.Count)
+	if err != nil {
+		return nil, fmt.Errorf("fit: %w", err)
+	}
+	sw, trainAPGR, err := r.FitWeights(p, fitPasses)
+	if err != nil {
+		return nil, err
+	}
+	fitted, err := r.WithSignals(sw)
+	if err != nil {
+		return nil, fmt.Errorf("fit: %w", err)
+	}
+	rep, err := route.Evaluate(ctx, fitted, data, opt)
+	if err != nil {
+		return nil, fmt.Errorf("fit: %w", err)
+	}
+	return &routeFit{Signals: sw, TrainPrompts: len(train), TrainAPGR: trainAPGR, Report: rep}, nil
+}
+
+// fitPasses bounds FitWeights' coordinate ascent, which stops earlier when
+// a pass changes nothing; the evaluations in docs/BENCHMARKS.md use the same.
+const fitPasses = 4
+
+// writeRouteReport prints a route evaluation's figures.
+func writeRouteReport(w io.Writer, rep route.Report) {
+	fmt.Fprintf(w, "APGR %.3f   CPT(50%%) %.1f%%   CPT(80%%) %.1f%%   (random routing: 0.500, 50%%, 80%%)\n", rep.APGR, rep.CPT50, rep.CPT80)
 	quality := "accuracy"
 	if rep.Graded {
 		quality = "mean score"
 	}
-	fmt.Fprintf(s.Stdout, "%s: weak %.3f, strong %.3f; at threshold %.2f: %.3f with %.1f%% strong calls\n",
+	fmt.Fprintf(w, "%s: weak %.3f, strong %.3f; at threshold %.2f: %.3f with %.1f%% strong calls\n",
 		quality, rep.WeakAccuracy, rep.StrongAccuracy, rep.Threshold, rep.Accuracy, 100*rep.StrongShare)
-	fmt.Fprintf(s.Stdout, "cost at that threshold %s vs all-strong %s (completion %d tokens assumed)\n",
+	fmt.Fprintf(w, "cost at that threshold %s vs all-strong %s (completion %d tokens assumed)\n",
 		money.FromUSD(rep.CostUSD), money.FromUSD(rep.AllStrongCostUSD), rep.CompletionTokens)
-	return nil
 }
 
 // listFlag collects a repeatable flag's values.

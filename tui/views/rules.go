@@ -359,8 +359,8 @@ func rulesSetsView(st styles.Styles, sets []route.SetMetrics, w int) string {
 		r, bf := m.Report, m.Before
 		if r == nil {
 			note := m.Note
-			if i == 0 && m.Prompts == 0 {
-				note += ": label prompts in History (c, b, s)"
+			if i == 0 && m.Prompts == 0 { // the labelled history comes first (common.RulesPreview)
+				note += ": label prompts in History"
 			}
 			row(m.Name, strconv.Itoa(m.Prompts), st.Muted.Render(note))
 			continue

@@ -1903,7 +1903,7 @@ func TestLabelFeedsRouterAtOnce(t *testing.T) {
 	if h := sets["labelled history"]; h.Prompts != 0 || h.Report != nil || h.Note != "no labels yet" {
 		t.Errorf("unlabelled history in the preview: %+v", h)
 	}
-	for name, n := range map[string]int{"gsm8k (embedded)": 1319, "mt-bench (embedded)": 80, "chat-labelled (embedded)": 40} {
+	for name, n := range map[string]int{"gsm8k (embedded)": 1319, "mt-bench (embedded)": 80, "arena-bench (embedded)": 292, "chat-labelled (embedded)": 40} {
 		if m := sets[name]; m.Prompts != n || m.Report == nil || m.Before == nil {
 			t.Errorf("%s in the preview: %+v", name, m)
 		}
@@ -1985,9 +1985,9 @@ func previewSets(t *testing.T, svc tui.Services) map[string]route.SetMetrics {
 
 // BenchmarkRulesPreview is one rule edit's preview in the Rules view: the
 // current prompt routed and every labelled set re-scored (one history
-// label, the embedded GSM8K, MT-Bench and chat sets: 1,440 prompts). The
-// first preview of a session also prepares the sets (embedding included);
-// it is reported as first-ms.
+// label, the embedded GSM8K, MT-Bench, arena-bench and chat sets: 1,732
+// prompts). The first preview of a session also prepares the sets
+// (embedding included); it is reported as first-ms.
 func BenchmarkRulesPreview(b *testing.B) {
 	a, svc := appServices(b, newSandbox(b))
 	ctx := context.Background()
